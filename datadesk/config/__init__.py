@@ -1,0 +1,7 @@
+"""The low-code configuration file: schema, loader and cross-check against the database."""
+
+from __future__ import annotations
+
+from datadesk.config.schema import AppConfig, ColumnConfig, Config, DatabaseConfig, TableConfig
+
+__all__ = ["AppConfig", "ColumnConfig", "Config", "DatabaseConfig", "TableConfig"]

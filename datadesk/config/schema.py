@@ -2,6 +2,9 @@
 
 Table and column names are matched case-insensitively against the reflected schema
 (Oracle reports upper-case names, SQLAlchemy reflects them lower-case).
+
+The one-line docstring under each field is its description: the scaffold prints it as a
+comment and ``docs/configuration.md`` expands on it.
 """
 
 from __future__ import annotations
@@ -17,17 +20,22 @@ Widget = Literal["auto", "select", "lookup", "text", "textarea"]
 class StrictModel(BaseModel):
     """Base for every config section: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class DatabaseConfig(StrictModel):
     """Which part of the database is reflected."""
 
     schema_name: str | None = Field(default=None, alias="schema")
+    """Schema (Oracle owner) to reflect; not set means the connecting user's own schema."""
     include: tuple[str, ...] = ("*",)
+    """Tables and views to serve: name patterns with * and ?, case-insensitive."""
     exclude: tuple[str, ...] = ()
+    """Tables and views left out even when they match include."""
     include_views: bool = True
+    """Serve database views too (read-only unless a key is configured)."""
     pool_size: int = Field(default=5, ge=1, le=100)
+    """Database connections each worker process keeps open."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -36,44 +44,73 @@ class AppConfig(StrictModel):
     """Application-wide presentation and behaviour."""
 
     title: str = "datadesk"
+    """Application name shown in the browser title and the page header."""
     page_size: int = Field(default=50, ge=1, le=500)
+    """Rows per grid page, unless a table sets its own page_size."""
     page_size_options: tuple[int, ...] = (25, 50, 100, 200)
+    """Page sizes a user can choose from in a grid."""
     count_cap: int = Field(default=10_000, ge=100)
+    """Grids count matching rows only up to this number, then show 'N+'."""
     count_cache_seconds: float = Field(default=30.0, ge=0)
+    """Seconds a grid's row count is reused before counting again; 0 counts every time."""
     select_limit: int = Field(default=200, ge=1, le=5000)
+    """Most rows a foreign-key drop-down lists; larger tables get a search-as-you-type lookup."""
     reflection_cache: bool = True
+    """Keep the reflected schema in a disk cache so that restarts are fast."""
 
 
 class ColumnConfig(StrictModel):
     """Per-column presentation and legacy-type overrides."""
 
     label: str | None = None
+    """Column heading and form label; not set means the column comment or its name."""
     help: str | None = None
+    """Help text shown with the form field; not set means the column comment, if any."""
     flag: FlagStyle | None = None
+    """Legacy boolean storage: yn (CHAR(1) Y/N), 01 (NUMBER(1) 0/1) or none; not set: detected."""
     widget: Widget = "auto"
+    """Form widget: auto, select, lookup, text or textarea."""
     read_only: bool = False
+    """Shown, but never written by forms, bulk actions or imports."""
     hidden: bool = False
+    """Never shown nor written anywhere: grid, detail, form, export, import."""
 
 
 class TableConfig(StrictModel):
     """Per-table grid, form and key settings."""
 
     label: str | None = None
+    """Singular name of a row, e.g. Staff member; not set means the table comment or name."""
     label_plural: str | None = None
+    """Name of the table in the menu and grid title; not set means derived from label."""
     help: str | None = None
+    """Text shown above the grid; not set means the table comment, if any."""
     category: str | None = None
+    """Menu group the table is listed under; not set means top level."""
     key: tuple[str, ...] | None = None
+    """Columns that identify a row, for views and tables without a primary key."""
     sequence: str | None = None
+    """Oracle sequence that supplies the key of new rows."""
     read_only: bool = False
+    """Serve the table read-only: no create, edit, delete or import."""
     list_columns: tuple[str, ...] | None = None
+    """Grid columns, in order; not set means the first 8 that are not long text or binary."""
     detail_columns: tuple[str, ...] | None = None
+    """Detail page columns, in order; not set means every column."""
     form_columns: tuple[str, ...] | None = None
+    """Create and edit form fields, in order; not set means every editable column."""
     search: tuple[str, ...] | None = None
+    """Text columns the grid search box looks in; not set means the first 3 text columns."""
     filters: tuple[str, ...] | None = None
+    """Columns offered as grid filters; not set means flags and foreign-key columns."""
     default_sort: tuple[str, ...] = ()
+    """Initial grid order: column names, a leading - for descending; empty means by key."""
     page_size: int | None = Field(default=None, ge=1, le=500)
+    """Rows per grid page for this table; not set means app.page_size."""
     row_label: str | None = None
+    """How a row is named in links and pickers, e.g. '{last_name}, {first_name}'."""
     columns: dict[str, ColumnConfig] = Field(default_factory=dict)
+    """Per-column settings, by column name."""
 
     @field_validator("default_sort")
     @classmethod
@@ -88,8 +125,11 @@ class Config(StrictModel):
     """The whole ``datadesk.yaml`` file."""
 
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    """Which database objects are served."""
     app: AppConfig = Field(default_factory=AppConfig)
+    """Application-wide settings."""
     tables: dict[str, TableConfig] = Field(default_factory=dict)
+    """Per-table settings, by table name; tables not listed use the defaults."""
 
     def table(self, name: str) -> TableConfig:
         """The config of a table (case-insensitive), or defaults when it is not configured."""

@@ -1,0 +1,1 @@
+"""The embedded demo: a medical university's legacy-style schema, seed data and config."""

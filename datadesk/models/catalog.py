@@ -57,6 +57,7 @@ class ColumnInfo:
     flag_style: Literal["yn", "01"] | None = None  # legacy boolean storage, if any
     foreign_key: ForeignKeyInfo | None = None
     type_name: str = ""  # the database type as text, for messages and docs
+    choices: tuple[Any, ...] | None = None  # allowed values from a CHECK ... IN (...) or an ENUM
 
     @property
     def is_sortable(self) -> bool:
@@ -101,6 +102,7 @@ class Catalog:
     metadata: sa.MetaData
     tables: dict[str, TableInfo] = field(default_factory=dict)
     schema_name: str | None = None
+    dialect_name: str = ""  # the database the catalog was reflected from: "oracle", "sqlite", ...
 
     def get(self, name: str) -> TableInfo | None:
         """Look up a table by catalog name, case-insensitively."""

@@ -1,0 +1,198 @@
+"""Form widgets for every reflected column kind, on top of sqladmin's converter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqladmin.forms import ModelConverter, converts
+from sqlalchemy.orm import ColumnProperty
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeField,
+    Field,
+    FloatField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    validators,
+)
+from wtforms.fields.core import UnboundField
+
+DATETIME_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
+                    "%Y-%m-%d"]
+
+
+class OptionalDateTimeField(DateTimeField):
+    """A date-time text input that also accepts a bare date (legacy Oracle DATE columns)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("format", DATETIME_FORMATS)
+        super().__init__(*args, **kwargs)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        if isinstance(self.data, dt.datetime):
+            if self.data.time() == dt.time():
+                return self.data.date().isoformat()
+            return self.data.strftime("%Y-%m-%d %H:%M:%S")
+        return ""
+
+
+class GuidField(StringField):
+    """A GUID typed as text (RAW(16) on Oracle, UUID elsewhere)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Parse the submitted text as a UUID; blank means NULL."""
+        text = (valuelist[0] if valuelist else "") or ""
+        text = text.strip()
+        if not text:
+            self.data = None
+            return
+        try:
+            self.data = uuid.UUID(text)
+        except ValueError:
+            self.data = None
+            raise ValueError("Not a valid GUID (expected 32 hexadecimal digits)") from None
+
+    def _value(self) -> str:
+        return str(self.data) if self.data else ""
+
+
+class IntervalField(StringField):
+    """An INTERVAL DAY TO SECOND typed as '[D days,] HH:MM:SS' or a number of days."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Parse '3 days, 4:05:06', '4:05:06' or '3' (days)."""
+        text = ((valuelist[0] if valuelist else "") or "").strip()
+        if not text:
+            self.data = None
+            return
+        try:
+            self.data = parse_interval(text)
+        except ValueError:
+            self.data = None
+            raise ValueError("Not a valid interval (e.g. '2 days, 04:30:00')") from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return str(self.data) if self.data is not None else ""
+
+
+def parse_interval(text: str) -> dt.timedelta:
+    """Parse the text form of ``str(timedelta)`` or a plain number of days."""
+    days = 0
+    rest = text
+    if "day" in text:
+        head, _, rest = text.partition(",")
+        days = int(head.split()[0])
+        rest = rest.strip()
+    elif ":" not in text:
+        return dt.timedelta(days=float(text))
+    if not rest:
+        return dt.timedelta(days=days)
+    parts = [float(p) for p in rest.split(":")]
+    while len(parts) < 3:
+        parts.append(0.0)
+    hours, minutes, seconds = parts[:3]
+    return dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+class ReferenceSelectField(SelectField):
+    """A drop-down of the rows of a small referenced table, by key, showing their labels."""
+
+    def __init__(self, *args: Any, coerce_key: Any = str, allow_blank: bool = True,
+                 **kwargs: Any) -> None:
+        kwargs["coerce"] = self._coerce_factory(coerce_key)
+        super().__init__(*args, **kwargs)
+        self.allow_blank = allow_blank
+
+    @staticmethod
+    def _coerce_factory(coerce_key: Any) -> Any:
+        def coerce(value: Any) -> Any:
+            if value is None or value == "" or value == "None":
+                return None
+            return coerce_key(value)
+
+        return coerce
+
+    def pre_validate(self, form: Any) -> None:
+        """Blank is allowed for nullable references; anything else must be a listed key."""
+        if self.data is None:
+            if not self.allow_blank:
+                raise validators.ValidationError("Please choose a value")
+            return
+        super().pre_validate(form)
+
+
+class DatadeskConverter(ModelConverter):
+    """sqladmin's converter plus legacy flags, floats, GUIDs, intervals and unknown types."""
+
+    @converts("YesNoFlag", "ZeroOneFlag")
+    def conv_flag(self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]) -> UnboundField:
+        """Legacy Y/N and 0/1 flags are check boxes."""
+        kwargs["validators"] = [v for v in kwargs["validators"] if not _is_required(v)]
+        kwargs["validators"].append(validators.Optional())
+        return BooleanField(**kwargs)
+
+    @converts("Float", "REAL", "DOUBLE", "DOUBLE_PRECISION", "BINARY_DOUBLE", "BINARY_FLOAT")
+    def conv_float(self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]) -> UnboundField:
+        """Floating-point numbers (SQLAlchemy 2.1 no longer routes them through Numeric)."""
+        return FloatField(**kwargs)
+
+    @converts("GuidRaw", "Uuid", "UUID", "RAW")
+    def conv_guid(self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]) -> UnboundField:
+        """GUID columns are typed as text and parsed."""
+        return GuidField(**kwargs)
+
+    @converts("INTERVAL", "Interval")
+    def conv_interval(
+        self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]
+    ) -> UnboundField:
+        """Day-to-second intervals."""
+        return IntervalField(**kwargs)
+
+    @converts("DATE")
+    def conv_oracle_date(
+        self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]
+    ) -> UnboundField:
+        """Oracle DATE carries a time of day; other DATE columns are plain dates."""
+        column = prop.columns[0]
+        if column.type.__class__.__module__.startswith("sqlalchemy.dialects.oracle"):
+            return OptionalDateTimeField(**kwargs)
+        return DateField(**kwargs)
+
+    @converts("DateTime")
+    def conv_datetime_text(
+        self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]
+    ) -> UnboundField:
+        """Date-times accept a bare date too."""
+        return OptionalDateTimeField(**kwargs)
+
+    @converts("CLOB", "NCLOB", "Text", "UnicodeText")
+    def conv_long_text(
+        self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]
+    ) -> UnboundField:
+        """Long texts are text areas."""
+        return TextAreaField(**kwargs)
+
+    @converts("NullType", "ROWID")
+    def conv_unsupported(
+        self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]
+    ) -> UnboundField:
+        """Unknown types never reach a form (they are read-only); this is a safe fallback."""
+        kwargs["render_kw"] = {**kwargs.get("render_kw", {}), "readonly": True}
+        return StringField(**kwargs)
+
+
+def _is_required(validator: Any) -> bool:
+    return isinstance(validator, (validators.InputRequired, validators.DataRequired))
+
+
+def field_class_for_text() -> type[Field]:
+    """The field used for a reference typed as a key (big referenced tables)."""
+    return StringField

@@ -1,0 +1,312 @@
+"""One sqladmin ModelView per reflected table, built from the catalog and datadesk.yaml."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import anyio.to_thread
+import sqlalchemy as sa
+from sqladmin import ModelView
+from sqladmin.forms import get_model_form
+from starlette.requests import Request
+from wtforms import Form, StringField, validators
+
+from datadesk.admin_views.cells import key_to_path, path_to_key_parts
+from datadesk.admin_views.forms import DatadeskConverter, ReferenceSelectField
+from datadesk.config.schema import AppConfig, Config, TableConfig
+from datadesk.errors import InvalidInput, NotFound
+from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
+from datadesk.models.grid_query import GridQuery, coerce_value, format_row_label, label_attributes
+from datadesk.models.records import RecordStore
+
+LIST_SKIP_KINDS = {"long_text", "binary"}
+
+
+@dataclass
+class ViewServices:
+    """What every generated view shares: the catalog, the config and the data services."""
+
+    catalog: Catalog
+    config: Config
+    records: RecordStore
+    choices: ChoiceCache
+
+
+class ChoiceCache:
+    """Options of small referenced tables for drop-downs, cached until a write to that table."""
+
+    def __init__(self, records: RecordStore, catalog: Catalog, limit: int) -> None:
+        self.records = records
+        self.catalog = catalog
+        self.limit = limit
+        self._cache: dict[str, list[tuple[Any, str]] | None] = {}
+        records.listeners.append(self.invalidate)
+
+    def invalidate(self, table: str) -> None:
+        """Forget the options of a table after a write."""
+        self._cache.pop(table, None)
+
+    def options(self, target: TableInfo, key_column: str) -> list[tuple[Any, str]] | None:
+        """(key, label) pairs, or None when the table has more rows than fit a drop-down."""
+        cache_key = f"{target.name}:{key_column}"
+        if cache_key in self._cache:
+            return self._cache[cache_key]
+        t = target.table
+        attrs = label_attributes(target)
+        key_col = t.c[target.columns[key_column].db_name]
+        stmt = (
+            sa.select(key_col.label("__key"), *(t.c[target.columns[a].db_name].label(a) for a in attrs))
+            .order_by(*(t.c[target.columns[a].db_name] for a in attrs if target.columns[a].is_sortable))
+            .limit(self.limit + 1)
+        )
+        with self.records.session_factory() as session:
+            rows = session.execute(stmt).mappings().all()
+        result: list[tuple[Any, str]] | None
+        if len(rows) > self.limit:
+            result = None
+        else:
+            result = [(r["__key"], format_row_label(target, {a: r[a] for a in attrs})) for r in rows]
+        self._cache[cache_key] = result
+        return result
+
+
+class DatadeskModelView(ModelView):
+    """Base of every generated view: catalog-driven columns, forms and writes."""
+
+    table_info: ClassVar[TableInfo]
+    services: ClassVar[ViewServices]
+    table_config: ClassVar[TableConfig]
+    grid: ClassVar[GridQuery]
+    visible_columns: ClassVar[list[str]]
+    detail_columns: ClassVar[list[str]]
+    create_fields: ClassVar[list[str]]
+    edit_fields: ClassVar[list[str]]
+    page_size_value: ClassVar[int]
+    can_export = False
+    can_import = False
+
+    # -- keys -----------------------------------------------------------------------------------
+
+    def key_path(self, row: Any) -> str:
+        """URL path segment identifying a row (mapping or ORM object)."""
+        names = self.table_info.primary_key
+        if hasattr(row, "keys") and callable(row.keys):
+            values = [row[n] for n in names]
+        else:
+            values = [getattr(row, n) for n in names]
+        return key_to_path(values)
+
+    def parse_key(self, text: str) -> list[Any]:
+        """Turn a key path segment into typed key values; InvalidInput/NotFound on nonsense."""
+        names = self.table_info.primary_key
+        parts = path_to_key_parts(text, len(names))
+        if len(parts) != len(names):
+            raise NotFound(f"{self.table_info.label}: no row with key '{text[:60]}'")
+        values = []
+        for name, part in zip(names, parts, strict=True):
+            column = self.table_info.columns[name]
+            try:
+                values.append(coerce_value(column, part))
+            except InvalidInput:
+                raise NotFound(f"{self.table_info.label}: no row with key '{text[:60]}'") from None
+        return values
+
+    # -- forms ----------------------------------------------------------------------------------
+
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
+        """Build the create or edit form; references become drop-downs or key inputs."""
+        names = list(rules or self.edit_fields)
+        overrides: dict[str, Any] = {}
+        args: dict[str, dict[str, Any]] = {}
+        for name in names:
+            column = self.table_info.columns[name]
+            field_args: dict[str, Any] = {"description": column.help or ""}
+            if column.kind == "text" and column.length:
+                field_args["validators"] = [validators.Length(max=column.length)]
+            if column.foreign_key is not None:
+                override, extra = await self._reference_field(column)
+                overrides[name] = override
+                field_args.update(extra)
+            args[name] = field_args
+        return await get_model_form(
+            model=self.model,
+            session_maker=self.session_maker,
+            only=names,
+            column_labels={n: self.table_info.columns[n].label for n in names},
+            form_args=args,
+            form_widget_args={},
+            form_class=self.form_base_class,
+            form_overrides=overrides,
+            form_include_pk=True,
+            form_converter=DatadeskConverter,
+        )
+
+    async def _reference_field(self, column: ColumnInfo) -> tuple[type[Any], dict[str, Any]]:
+        fk = column.foreign_key
+        assert fk is not None
+        target = self.services.catalog.tables[fk.target_table]
+        target_column = target.columns[fk.target_column]
+        options = await anyio.to_thread.run_sync(
+            self.services.choices.options, target, fk.target_column
+        )
+
+        def coerce_key(raw: Any) -> Any:
+            return coerce_value(target_column, str(raw))
+
+        required = [] if column.nullable else [validators.InputRequired()]
+        if options is not None:
+            blank = [("", "—")] if column.nullable else [("", "— choose —")]
+            choices = blank + [(str(k), label) for k, label in options]
+            return ReferenceSelectField, {
+                "choices": choices,
+                "coerce_key": coerce_key,
+                "allow_blank": column.nullable,
+                "validators": [validators.Optional()] if column.nullable else [],
+            }
+        hint = f"Key of a row of {target.label_plural} ({target_column.label})."
+        return StringField, {
+            "validators": [*required, ReferenceExists(self.services, target, target_column)],
+            "description": (column.help + " " if column.help else "") + hint,
+            "filters": [lambda v: v.strip() if isinstance(v, str) else v],
+            "render_kw": {"data-lookup": f"{target.name}", "autocomplete": "off"},
+        }
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def _clean(self, data: dict[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in allowed:
+            if name not in data:
+                continue
+            column = self.table_info.columns[name]
+            value = data[name]
+            if isinstance(value, str) and column.foreign_key is not None:
+                target = self.services.catalog.tables[column.foreign_key.target_table]
+                value = coerce_value(target.columns[column.foreign_key.target_column], value) \
+                    if value.strip() else None
+            if isinstance(value, str) and value == "":
+                value = None
+            if column.kind == "datetime" and isinstance(value, dt.date) and not isinstance(
+                value, dt.datetime
+            ):
+                value = dt.datetime.combine(value, dt.time())
+            values[name] = value
+        return values
+
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+        """Insert a row from the create form's fields only."""
+        values = self._clean(data, self.create_fields)
+        return await anyio.to_thread.run_sync(
+            self.services.records.insert, self.table_info, values
+        )
+
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+        """Update a row from the edit form's fields only (keys are never changed)."""
+        key = self.parse_key(pk)
+        values = self._clean(data, self.edit_fields)
+        return await anyio.to_thread.run_sync(
+            self.services.records.update, self.table_info, key, values
+        )
+
+    def form_edit_query(self, request: Request) -> sa.Select[Any]:
+        """Load the edited row by its (typed) key."""
+        key = self.parse_key(request.path_params["pk"])
+        return sa.select(self.model).where(self.grid.key_condition(key))
+
+    def form_details_query(self, request: Request) -> sa.Select[Any]:
+        """Load one row by its (typed) key."""
+        return self.form_edit_query(request)
+
+
+class ReferenceExists:
+    """WTForms validator: the typed key exists in the referenced table."""
+
+    def __init__(self, services: ViewServices, target: TableInfo, column: ColumnInfo) -> None:
+        self.services = services
+        self.target = target
+        self.column = column
+
+    def __call__(self, form: Form, field: Any) -> None:
+        """Fail with a message naming the referenced table when the key is unknown."""
+        raw = field.data
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return
+        try:
+            value = coerce_value(self.column, str(raw))
+        except InvalidInput as exc:
+            raise validators.ValidationError(exc.message) from None
+        t = self.target.table
+        stmt = sa.select(sa.literal(1)).select_from(t).where(
+            t.c[self.column.db_name] == value
+        ).limit(1)
+        with self.services.records.session_factory() as session:
+            found = session.execute(stmt).first()
+        if found is None:
+            raise validators.ValidationError(
+                f"No {self.target.label} with {self.column.label} {raw}"
+            )
+
+
+def build_model_view(table: TableInfo, services: ViewServices) -> type[DatadeskModelView]:
+    """Create the view class of one table from its catalog entry and config."""
+    cfg = services.config.table(table.name)
+    app: AppConfig = services.config.app
+    usable = [c for c in table.columns.values() if not c.is_hidden]
+    visible = _pick(cfg.list_columns, [c.name for c in usable if c.kind not in LIST_SKIP_KINDS][:8])
+    detail = _pick(cfg.detail_columns, [c.name for c in usable])
+    editable = [c.name for c in usable if not c.is_read_only and c.kind not in {"binary", "unsupported"}]
+    form = [n for n in _pick(cfg.form_columns, editable) if n in editable]
+    create_fields = [n for n in form if not table.columns[n].is_generated]
+    for name in table.primary_key:
+        column = table.columns[name]
+        if not column.is_generated and name not in create_fields and name in editable:
+            create_fields.insert(0, name)
+    edit_fields = [n for n in form if n not in table.primary_key]
+    search = _pick(cfg.search, [c.name for c in usable if c.is_searchable][:3])
+    filters = _pick(cfg.filters, [c.name for c in usable if c.kind == "boolean"
+                                  or c.foreign_key is not None])
+    default_sort = cfg.default_sort
+    grid = GridQuery(table, services.catalog, visible, search_columns=search,
+                     filter_columns=filters, default_sort=default_sort)
+    read_only = table.is_read_only or cfg.read_only
+    attrs: dict[str, Any] = {
+        "name": table.label,
+        "name_plural": table.label_plural,
+        "category": cfg.category or "",
+        "table_info": table,
+        "services": services,
+        "table_config": cfg,
+        "grid": grid,
+        "visible_columns": visible,
+        "detail_columns": detail,
+        "create_fields": create_fields,
+        "edit_fields": edit_fields,
+        "form_create_rules": create_fields,
+        "form_edit_rules": edit_fields or list(table.primary_key),
+        "column_list": visible,
+        "form_columns": form,
+        "page_size_value": cfg.page_size or app.page_size,
+        "can_create": not read_only and bool(create_fields),
+        "can_edit": not read_only and bool(edit_fields),
+        "can_delete": not read_only,
+    }
+    _expose_key_columns_by_db_name(table)
+    view = type(f"{table.model.__name__}View", (DatadeskModelView,), attrs, model=table.model)
+    view.identity = table.name
+    return view
+
+
+def _expose_key_columns_by_db_name(table: TableInfo) -> None:
+    """sqladmin reads key values as ``getattr(obj, column.name)``; on databases that keep
+    upper-case names (SQLite) the attribute is lower-case, so alias the database name."""
+    for name in table.primary_key:
+        db_name = table.table.c[table.columns[name].db_name].name
+        if db_name != name and not hasattr(table.model, db_name):
+            setattr(table.model, db_name, property(lambda obj, attr=name: getattr(obj, attr)))
+
+
+def _pick(configured: Sequence[str] | None, default: list[str]) -> list[str]:
+    return [c.lower() for c in configured] if configured is not None else default

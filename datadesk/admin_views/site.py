@@ -1,0 +1,214 @@
+"""The admin site: sqladmin's Admin with datadesk's list, detail, delete and lookup pages.
+
+sqladmin keeps the create/edit forms, menu, layout and static files; the pages that must stay
+fast on big tables or work without JavaScript are served here from Core SELECTs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import sqlalchemy as sa
+from sqladmin import Admin
+from sqladmin.application import _save_button_clicked
+from starlette.applications import Starlette
+from starlette.datastructures import URL, FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from datadesk.admin_views.cells import format_cell
+from datadesk.admin_views.model_view import DatadeskModelView
+from datadesk.admin_views.pages import GridPage
+from datadesk.errors import DatadeskError, NotFound
+from datadesk.models.count_cache import CountCache
+from datadesk.models.grid_query import format_row_label, label_attributes
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+logger = logging.getLogger("datadesk.admin")
+
+
+class DatadeskAdmin(Admin):
+    """Admin whose list, detail and delete pages are datadesk's own."""
+
+    def __init__(self, app: Starlette, engine: sa.Engine, *, title: str,
+                 counts: CountCache, count_cap: int, **kwargs: Any) -> None:
+        super().__init__(app, engine, title=title, templates_dir=str(TEMPLATES_DIR),
+                         base_url="/admin", **kwargs)
+        self.counts = counts
+        self.count_cap = count_cap
+        self._replace_routes()
+        self.admin.exception_handlers = {
+            HTTPException: self._http_error,
+            DatadeskError: self._datadesk_error,
+        }
+        self.templates.env.globals["format_cell"] = format_cell
+
+    def _replace_routes(self) -> None:
+        dropped = {"delete", "export", "import", "file_download", "file_preview", "ajax_lookup"}
+        routes = [r for r in self.admin.router.routes if getattr(r, "name", None) not in dropped]
+        extra = [
+            Route("/{identity}/delete", endpoint=self.delete, name="delete",
+                  methods=["GET", "POST"]),
+            Route("/{identity}/lookup", endpoint=self.lookup, name="ajax_lookup"),
+        ]
+        self.admin.router.routes = extra + routes
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def view_for(self, request: Request) -> DatadeskModelView:
+        """The generated view named in the path, or 404."""
+        view = self._find_model_view(request.path_params["identity"])
+        assert isinstance(view, DatadeskModelView)
+        return view
+
+    async def render(self, request: Request, template: str, context: dict[str, Any],
+                     status_code: int = 200) -> Response:
+        """Render one of datadesk's templates."""
+        return await self.templates.TemplateResponse(request, template, context,
+                                                     status_code=status_code)
+
+    async def _http_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return await self._error_page(request, exc.status_code, str(exc.detail))
+
+    async def _datadesk_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DatadeskError)
+        return await self._error_page(request, exc.status_code, exc.message)
+
+    async def _error_page(self, request: Request, status_code: int, message: str) -> Response:
+        return await self.render(request, "datadesk/error.html",
+                                 {"status_code": status_code, "message": message},
+                                 status_code=status_code)
+
+    # -- pages ------------------------------------------------------------------------------------
+
+    async def list(self, request: Request) -> Response:
+        """The grid: one page of rows with search, filters, sort and a capped count."""
+        view = self.view_for(request)
+        if not view.is_accessible(request):
+            raise HTTPException(status_code=403)
+        page = GridPage(view, self.counts, self.count_cap)
+        context = await anyio.to_thread.run_sync(page.load, request.query_params.multi_items())
+        if context["page"] != context["state"].page:
+            url = request.url.include_query_params(page=context["page"])
+            return RedirectResponse(url, status_code=302)
+        context["model_view"] = view
+        context["title"] = view.name_plural
+        return await self.render(request, "datadesk/list.html", context)
+
+    async def details(self, request: Request) -> Response:
+        """One row, every visible column, references shown by label and linked."""
+        view = self.view_for(request)
+        if not view.can_view_details or not view.is_accessible(request):
+            raise HTTPException(status_code=403)
+        key = view.parse_key(request.path_params["pk"])
+        row = await anyio.to_thread.run_sync(self._load_row, view, key)
+        context = {
+            "model_view": view,
+            "title": view.name,
+            "row": row,
+            "key_path": view.key_path(row),
+            "labels": await anyio.to_thread.run_sync(self._reference_labels, view, row),
+        }
+        return await self.render(request, "datadesk/details.html", context)
+
+    def _load_row(self, view: DatadeskModelView, key: list[Any]) -> Any:
+        t = view.table_info.table
+        cols = [t.c[c.db_name].label(c.name) for c in view.table_info.columns.values()]
+        stmt = sa.select(*cols).where(view.grid.key_condition(key))
+        with view.services.records.session_factory() as session:
+            row = session.execute(stmt).mappings().first()
+        if row is None:
+            raise NotFound(f"{view.table_info.label}: no row with key "
+                           f"{', '.join(map(str, key))}")
+        return row
+
+    def _reference_labels(self, view: DatadeskModelView, row: Any) -> dict[str, tuple[str, str]]:
+        """(label, target identity) of each non-null reference of a row."""
+        labels: dict[str, tuple[str, str]] = {}
+        catalog = view.services.catalog
+        with view.services.records.session_factory() as session:
+            for column in view.table_info.foreign_keys:
+                fk = column.foreign_key
+                assert fk is not None
+                if row[column.name] is None or fk.target_table not in catalog.tables:
+                    continue
+                target = catalog.tables[fk.target_table]
+                attrs = label_attributes(target)
+                t = target.table
+                stmt = sa.select(*(t.c[target.columns[a].db_name].label(a) for a in attrs)).where(
+                    t.c[target.columns[fk.target_column].db_name] == row[column.name])
+                found = session.execute(stmt).mappings().first()
+                if found is not None:
+                    labels[column.name] = (format_row_label(target, found), target.name)
+        return labels
+
+    async def delete(self, request: Request) -> Response:
+        """GET: a confirmation page listing the rows; POST: delete them in one transaction."""
+        view = self.view_for(request)
+        if not view.can_delete or not view.is_accessible(request):
+            raise HTTPException(status_code=403)
+        if request.method == "POST":
+            form = await request.form()
+            raw_keys = [str(k) for k in form.getlist("pks")]
+        else:
+            raw_keys = [str(k) for k in request.query_params.getlist("pks")]
+        raw_keys = [k for k in raw_keys if k][:1000]
+        if not raw_keys:
+            raise HTTPException(status_code=400, detail="No rows were chosen to delete.")
+        keys = [view.parse_key(k) for k in raw_keys]
+        list_url = str(request.url_for("admin:list", identity=view.identity))
+        if request.method == "POST":
+            await anyio.to_thread.run_sync(view.services.records.delete_many, view.table_info, keys)
+            return RedirectResponse(URL(list_url).include_query_params(
+                deleted=str(len(keys))), status_code=303)
+        rows = [await anyio.to_thread.run_sync(self._load_row, view, k) for k in keys]
+        context = {"model_view": view, "title": f"Delete {view.name_plural}", "rows": rows,
+                   "raw_keys": raw_keys, "list_url": list_url}
+        return await self.render(request, "datadesk/delete.html", context)
+
+    async def lookup(self, request: Request) -> Response:
+        """JSON search over a table's row labels, for the key inputs of big references."""
+        view = self.view_for(request)
+        if not view.is_accessible(request):
+            raise HTTPException(status_code=403)
+        term = request.query_params.get("q", "")[:100]
+        return JSONResponse(await anyio.to_thread.run_sync(self._lookup_rows, view, term))
+
+    def _lookup_rows(self, view: DatadeskModelView, term: str) -> list[dict[str, str]]:
+        table = view.table_info
+        if len(table.primary_key) != 1:
+            return []
+        attrs = label_attributes(table)
+        t = table.table
+        key = t.c[table.columns[table.primary_key[0]].db_name]
+        stmt = sa.select(key.label("__key"), *(t.c[table.columns[a].db_name].label(a)
+                                                for a in attrs))
+        if term:
+            pattern = "%" + term.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
+                "_", "\\_") + "%"
+            text_cols = [t.c[table.columns[a].db_name] for a in attrs
+                         if table.columns[a].kind == "text"]
+            stmt = stmt.where(sa.or_(*(sa.func.lower(c).like(pattern, escape="\\")
+                                       for c in text_cols), key == term if key.type.python_type
+                                     is str else sa.false()))
+        stmt = stmt.limit(20)
+        with view.services.records.session_factory() as session:
+            rows = session.execute(stmt).mappings().all()
+        return [{"key": str(r["__key"]), "label": format_row_label(table, r)} for r in rows]
+
+    def get_save_redirect_url(self, request: Request, form: FormData,
+                              model_view: Any, obj: Any) -> str | URL:
+        """After a save: back to the list, or on to the edit/create page, by button."""
+        identity = request.path_params["identity"]
+        if _save_button_clicked(form, "Save and continue editing"):
+            return request.url_for("admin:edit", identity=identity, pk=model_view.key_path(obj))
+        if _save_button_clicked(form, "Save and add another"):
+            return request.url_for("admin:create", identity=identity)
+        return URL(str(request.url_for("admin:details", identity=identity,
+                                       pk=model_view.key_path(obj))))

@@ -1,0 +1,106 @@
+"""The composition root: ``create_app(settings) -> Starlette`` (uvicorn --factory datadesk.app:create_app)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from datadesk.admin_views.model_view import ChoiceCache, ViewServices, build_model_view
+from datadesk.admin_views.site import DatadeskAdmin
+from datadesk.config.loader import load_config
+from datadesk.config.schema import Config
+from datadesk.errors import ConfigError
+from datadesk.models.catalog import Catalog
+from datadesk.models.count_cache import CountCache
+from datadesk.models.engine import create_db_engine
+from datadesk.models.records import RecordStore
+from datadesk.models.reflection import find_config_problems, reflect_catalog
+from datadesk.settings import Settings
+
+STATIC_DIR = Path(__file__).parent / "admin_views" / "static"
+logger = logging.getLogger("datadesk")
+
+
+@dataclass
+class Runtime:
+    """What one running app holds: config, engine, catalog and services (no globals)."""
+
+    settings: Settings
+    config: Config
+    engine: sa.Engine
+    catalog: Catalog
+    records: RecordStore
+    counts: CountCache
+
+
+def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime:
+    """Load the config, connect, reflect (cached) and check the config against the schema."""
+    config = load_config(settings.config_path)
+    engine = create_db_engine(settings.database_url, pool_size=config.database.pool_size)
+    cache_dir = settings.cache_dir if config.app.reflection_cache else None
+    catalog = reflect_catalog(engine, config, cache_dir=cache_dir, refresh=refresh_schema)
+    problems = find_config_problems(config, catalog)
+    if problems:
+        raise ConfigError(f"{settings.config_path}: " + "; ".join(problems))
+    factory: sessionmaker[Session] = sessionmaker(bind=engine, autoflush=False)
+    records = RecordStore(factory)
+    counts = CountCache(config.app.count_cache_seconds)
+    records.listeners.append(counts.invalidate)
+    return Runtime(settings, config, engine, catalog, records, counts)
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Starlette:
+    """Build the whole web application for one database and config."""
+    if runtime is None:
+        runtime = open_runtime(settings or Settings.from_environ())
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse(url="/admin/", status_code=302)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(request: Request) -> Response:
+        try:
+            with runtime.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1") if runtime.engine.dialect.name != "oracle"
+                             else sa.text("SELECT 1 FROM DUAL"))
+        except sa.exc.SQLAlchemyError:
+            return JSONResponse({"ready": False, "database": "unreachable"}, status_code=503)
+        return JSONResponse({"ready": True})
+
+    app = Starlette(
+        routes=[
+            Route("/", root),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Mount("/static/datadesk", StaticFiles(directory=STATIC_DIR), name="datadesk_static"),
+        ],
+    )
+    app.state.runtime = runtime
+    admin = DatadeskAdmin(
+        app,
+        runtime.engine,
+        title=runtime.config.app.title,
+        counts=runtime.counts,
+        count_cap=runtime.config.app.count_cap,
+    )
+    services = ViewServices(
+        catalog=runtime.catalog,
+        config=runtime.config,
+        records=runtime.records,
+        choices=ChoiceCache(runtime.records, runtime.catalog, runtime.config.app.select_limit),
+    )
+    for table in sorted(runtime.catalog.tables.values(), key=lambda t: (t.label_plural.lower())):
+        admin.add_view(build_model_view(table, services))
+    app.state.admin = admin
+    return app

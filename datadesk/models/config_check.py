@@ -1,0 +1,131 @@
+"""Cross-check datadesk.yaml against the reflected catalog: every message names the YAML path."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from datadesk.config.schema import Config, TableConfig
+from datadesk.models.builder import is_selected
+from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
+from datadesk.models.labels import placeholders
+
+LIST_SETTINGS = ("list_columns", "detail_columns", "form_columns", "search", "filters")
+
+
+def find_config_problems(config: Config, catalog: Catalog) -> list[str]:
+    """Messages like ``tables.staf: no such table (did you mean 'staff'?)``; [] if all is well."""
+    problems: list[str] = []
+    for name, table_config in config.tables.items():
+        path = f"tables.{name}"
+        info = catalog.get(name)
+        if info is None:
+            if not is_selected(name, config.database):
+                problems.append(
+                    f"{path}: table is not served (excluded by database.include/exclude)"
+                )
+            else:
+                problems.append(f"{path}: no such table{_suggest(name, catalog.tables)}")
+            continue
+        problems.extend(_table_problems(path, info, table_config))
+    return problems
+
+
+def _table_problems(path: str, info: TableInfo, cfg: TableConfig) -> list[str]:
+    """Every unknown column reference in one table's settings."""
+    problems: list[str] = []
+    for column in cfg.columns:
+        if _column(info, column) is None:
+            problems.append(
+                f"{path}.columns.{column}: no such column{_suggest(column, info.columns)}"
+            )
+    problems.extend(_key_problems(path, info, cfg))
+    for option in LIST_SETTINGS:
+        for position, ref in enumerate(getattr(cfg, option) or ()):
+            problem = _reference_problem(info, ref)
+            if problem:
+                problems.append(f"{path}.{option}[{position}]: {problem}")
+    for position, entry in enumerate(cfg.default_sort):
+        problem = _reference_problem(info, entry.strip().lstrip("-").strip())
+        if problem:
+            problems.append(f"{path}.default_sort[{position}]: {problem}")
+    if cfg.row_label:
+        for ref in placeholders(cfg.row_label):
+            if _column(info, ref) is None:
+                problems.append(
+                    f"{path}.row_label: no such column {ref!r}{_suggest(ref, info.columns)}"
+                )
+    for column, setting in cfg.columns.items():
+        col = _column(info, column)
+        if col is None or setting.flag in (None, "none") or col.flag_style == setting.flag:
+            continue
+        wanted = "a text" if setting.flag == "yn" else "a numeric"
+        problems.append(
+            f"{path}.columns.{column}.flag: {setting.flag!r} needs {wanted} column, "
+            f"{col.name} is {col.type_name or col.kind}"
+        )
+    return problems
+
+
+def _key_problems(path: str, info: TableInfo, cfg: TableConfig) -> list[str]:
+    """Unknown key columns, a key on a table that has one, a sequence without a single key."""
+    problems: list[str] = []
+    missing = False
+    for position, column in enumerate(cfg.key or ()):
+        if _column(info, column) is None:
+            missing = True
+            problems.append(
+                f"{path}.key[{position}]: no such column {column!r}{_suggest(column, info.columns)}"
+            )
+    if cfg.key and not missing and info.has_real_key:
+        wanted = tuple(c.name for c in (_column(info, k) for k in cfg.key) if c is not None)
+        if wanted != info.primary_key:
+            problems.append(
+                f"{path}.key: ignored, the table has a primary key ({', '.join(info.primary_key)})"
+            )
+    if cfg.sequence and len(info.primary_key) != 1:
+        problems.append(f"{path}.sequence: needs a single-column key, not {len(info.primary_key)}")
+    elif cfg.sequence and not info.has_real_key and cfg.key is None:
+        problems.append(f"{path}.sequence: the table has no key; set tables.{info.name}.key")
+    return problems
+
+
+def _reference_problem(info: TableInfo, ref: str) -> str | None:
+    """None when ``ref`` names a column, a relationship, or ``relationship.column``."""
+    head, _, rest = ref.partition(".")
+    if not rest:
+        if _column(info, ref) is not None or _relationship(info, ref) is not None:
+            return None
+        names = list(info.columns) + [
+            c.foreign_key.relationship for c in info.foreign_keys if c.foreign_key
+        ]
+        return f"no such column {ref!r}{_suggest(ref, names)}"
+    if _relationship(info, head) is None:
+        names = [c.foreign_key.relationship for c in info.foreign_keys if c.foreign_key]
+        return f"no such relationship {head!r}{_suggest(head, names)}"
+    return None
+
+
+def _column(info: TableInfo, name: str) -> ColumnInfo | None:
+    """The ColumnInfo named by attribute or database name, case-insensitively."""
+    lowered = name.lower()
+    if lowered in info.columns:
+        return info.columns[lowered]
+    for col in info.columns.values():
+        if col.db_name.lower() == lowered:
+            return col
+    return None
+
+
+def _relationship(info: TableInfo, name: str) -> str | None:
+    """The relationship called ``name``, if the table has one."""
+    for col in info.foreign_keys:
+        if col.foreign_key is not None and col.foreign_key.relationship == name.lower():
+            return col.foreign_key.relationship
+    return None
+
+
+def _suggest(name: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean 'staff'?)`` when a candidate is close enough, else an empty string."""
+    close = difflib.get_close_matches(name.lower(), list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,167 @@
+"""Create SQLAlchemy engines for the supported databases and test that they answer."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+from datadesk.errors import DatabaseUnavailable
+
+# Short driver-less URLs are rewritten to the drivers datadesk ships with.
+DEFAULT_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "oracle": "oracle+oracledb",
+    "sqlite": "sqlite+pysqlite",
+}
+
+CONNECT_TIMEOUT_SECONDS = 10
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def parse_database_url(url: str | URL) -> URL:
+    """Parse a database URL and fill in the default driver; DatabaseUnavailable if malformed."""
+    if isinstance(url, URL):
+        parsed = url
+    else:
+        text = (url or "").strip()
+        if not text:
+            raise DatabaseUnavailable("database URL is empty")
+        try:
+            parsed = make_url(text)
+        except (exc.ArgumentError, ValueError) as error:
+            raise DatabaseUnavailable(f"malformed database URL: {_scrub(text)}") from error
+    driver = DEFAULT_DRIVERS.get(parsed.drivername)
+    if driver is not None:
+        parsed = parsed.set(drivername=driver)
+    return parsed
+
+
+def describe_url(url: str | URL) -> str:
+    """A one-line description of a URL that never contains the password."""
+    try:
+        parsed = url if isinstance(url, URL) else make_url(str(url))
+    except (exc.ArgumentError, ValueError):
+        return _scrub(str(url))
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return f"sqlite database {parsed.database or ':memory:'}"
+    where = parsed.host or "localhost"
+    if parsed.port:
+        where = f"{where}:{parsed.port}"
+    name = parsed.database or parsed.query.get("service_name") or parsed.query.get("sid")
+    if isinstance(name, tuple):
+        name = name[0] if name else None
+    user = f"{parsed.username}@" if parsed.username else ""
+    return f"{backend} database {name or '(default)'} on {user}{where}"
+
+
+def create_db_engine(url: str | URL, *, pool_size: int = 5) -> sa.Engine:
+    """A pooled synchronous engine for ``url``; DatabaseUnavailable for bad URLs or drivers."""
+    parsed = parse_database_url(url)
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        kwargs.update(_sqlite_options(parsed, pool_size))
+    else:
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        kwargs["pool_recycle"] = 3600
+        if backend == "postgresql":
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        elif backend == "oracle":
+            kwargs["connect_args"] = {"tcp_connect_timeout": float(CONNECT_TIMEOUT_SECONDS)}
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except exc.NoSuchModuleError as error:
+        raise DatabaseUnavailable(
+            f"unknown database driver {parsed.drivername!r} in URL for {describe_url(parsed)}"
+        ) from error
+    except (exc.ArgumentError, TypeError, ValueError, ImportError) as error:
+        raise DatabaseUnavailable(
+            f"cannot use {describe_url(parsed)}: {_first_line(error)}"
+        ) from error
+    if backend == "sqlite":
+        event.listen(engine, "connect", _configure_sqlite_connection)
+    return engine
+
+
+def check_connection(engine: sa.Engine) -> None:
+    """Open one connection and run a trivial query; DatabaseUnavailable when that fails."""
+    query = "SELECT 1 FROM DUAL" if engine.dialect.name == "oracle" else "SELECT 1"
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(query).scalar()
+    except exc.SQLAlchemyError as error:
+        raise DatabaseUnavailable(unavailable_message(engine.url, error)) from error
+    except OSError as error:
+        raise DatabaseUnavailable(unavailable_message(engine.url, error)) from error
+
+
+def unavailable_message(url: URL, error: BaseException) -> str:
+    """The one-line message for a database that did not answer, without the password."""
+    original = getattr(error, "orig", None) or error
+    reason = _first_line(original)
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    return f"cannot connect to {describe_url(url)}: {reason}"
+
+
+def _sqlite_options(url: URL, pool_size: int) -> dict[str, Any]:
+    """Pool and driver options for SQLite; creates the folder of a file database."""
+    database = url.database or ""
+    is_memory = database in {"", ":memory:"} or database.startswith("file::memory:")
+    options: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    }
+    if is_memory:
+        options["poolclass"] = StaticPool
+        return options
+    if not database.startswith("file:"):
+        try:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseUnavailable(
+                f"cannot create the folder of {describe_url(url)}: {error.strerror}"
+            ) from error
+    options.update(pool_size=pool_size, max_overflow=pool_size * 2)
+    return options
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    """Enforce foreign keys and use write-ahead logging on every new SQLite connection."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        row = cursor.execute("PRAGMA journal_mode").fetchone()
+        if row and str(row[0]).lower() not in {"wal", "memory"}:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _first_line(error: BaseException) -> str:
+    """The first non-empty line of an error's text."""
+    for line in str(error).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(error).__name__
+
+
+def _scrub(text: str) -> str:
+    """Hide a password in URL-like text that could not be parsed."""
+    head, sep, tail = text.partition("://")
+    if not sep or "@" not in tail:
+        return text
+    credentials, at, rest = tail.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{head}://{user}:***{at}{rest}" if ":" in credentials else text

@@ -1,0 +1,160 @@
+"""Create, update and delete rows of reflected tables, each call one transaction.
+
+Database refusals (NOT NULL, foreign key, unique, check, length) become ``WriteRejected`` with
+a message that names the table and, where the driver reports it, the column and value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from datadesk.errors import NotFound, WriteRejected
+from datadesk.models.catalog import TableInfo
+
+WriteListener = Callable[[str], None]
+
+
+class RecordStore:
+    """Writes rows through the ORM mapping of a table; notifies listeners after each commit."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+        self.listeners: list[WriteListener] = []
+
+    def _committed(self, table: TableInfo) -> None:
+        for listener in self.listeners:
+            listener(table.name)
+
+    def get(self, table: TableInfo, key: Sequence[Any]) -> Any | None:
+        """Load one mapped object by key values, or None."""
+        with self.session_factory() as session:
+            return session.get(table.model, tuple(key))
+
+    def insert(self, table: TableInfo, values: Mapping[str, Any]) -> Any:
+        """Insert one row and return the new (detached, loaded) object."""
+        obj = table.model()
+        for name, value in values.items():
+            setattr(obj, name, value)
+        with self.session_factory(expire_on_commit=False) as session:
+            session.add(obj)
+            self._commit(session, table)
+        self._committed(table)
+        return obj
+
+    def update(self, table: TableInfo, key: Sequence[Any], values: Mapping[str, Any]) -> Any:
+        """Update one row found by key; raise NotFound when it is gone."""
+        with self.session_factory(expire_on_commit=False) as session:
+            obj = session.get(table.model, tuple(key))
+            if obj is None:
+                raise NotFound(f"{table.label}: no row with key {_key_text(key)}")
+            for name, value in values.items():
+                setattr(obj, name, value)
+            self._commit(session, table)
+        self._committed(table)
+        return obj
+
+    def delete_many(self, table: TableInfo, keys: Sequence[Sequence[Any]]) -> int:
+        """Delete several rows in one transaction: all of them, or none when any fails."""
+        with self.session_factory() as session:
+            for key in keys:
+                obj = session.get(table.model, tuple(key))
+                if obj is None:
+                    session.rollback()
+                    raise NotFound(f"{table.label}: no row with key {_key_text(key)}")
+                session.delete(obj)
+            self._commit(session, table)
+        self._committed(table)
+        return len(keys)
+
+    @staticmethod
+    def _commit(session: Session, table: TableInfo) -> None:
+        try:
+            session.commit()
+        except sa_exc.DBAPIError as exc:
+            session.rollback()
+            raise WriteRejected(describe_db_error(exc, table)) from exc
+
+
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"NOT NULL constraint failed: [\w\"]+\.(\w+)", re.I), "{col}: a value is required"),
+    (
+        re.compile(r'null value in column "(\w+)"', re.I),
+        "{col}: a value is required",
+    ),
+    (
+        re.compile(r"ORA-01400: cannot insert NULL into \([^)]*\.\"?(\w+)\"?\)", re.I),
+        "{col}: a value is required",
+    ),
+    (
+        re.compile(r"Key \((\w+)\)=\(([^)]*)\) is not present in table \"(\w+)\"", re.I),
+        "{col}: {value} does not exist in {target}",
+    ),
+    (
+        re.compile(r"Key \((\w+)\)=\(([^)]*)\) is still referenced from table \"(\w+)\"", re.I),
+        "cannot delete: {value} is still referenced from {target}",
+    ),
+    (
+        re.compile(r"FOREIGN KEY constraint failed", re.I),
+        "a referenced row does not exist, or this row is still referenced by other rows",
+    ),
+    (re.compile(r"ORA-02291", re.I), "a referenced row does not exist"),
+    (re.compile(r"ORA-02292", re.I), "this row is still referenced by other rows"),
+    (
+        re.compile(r"Key \(([\w, ]+)\)=\(([^)]*)\) already exists", re.I),
+        "{col}: {value} already exists",
+    ),
+    (
+        re.compile(r"UNIQUE constraint failed: [\w\"]+\.(\w+)", re.I),
+        "{col}: this value already exists",
+    ),
+    (re.compile(r"ORA-00001", re.I), "a row with this key already exists"),
+    (
+        re.compile(r"value too long for type character varying\((\d+)\)", re.I),
+        "a value is longer than {len} characters",
+    ),
+    (
+        re.compile(r"ORA-12899: value too large for column [^ ]*\"(\w+)\"", re.I),
+        "{col}: the value is too long",
+    ),
+    (re.compile(r"CHECK constraint failed: (\w+)", re.I), "a value is not allowed ({name})"),
+    (re.compile(r'violates check constraint "(\w+)"', re.I), "a value is not allowed ({name})"),
+    (re.compile(r"invalid input syntax for type (\w+)", re.I), "a value is not a valid {name}"),
+    (re.compile(r"numeric field overflow", re.I), "a number is too large for its column"),
+]
+
+
+def describe_db_error(exc: sa_exc.DBAPIError, table: TableInfo) -> str:
+    """Turn a driver error into one line naming the table and, when known, column and value."""
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    for pattern, template in _PATTERNS:
+        match = pattern.search(text)
+        if not match:
+            continue
+        groups = match.groups()
+        first = groups[0] if groups else ""
+        col = table.columns.get(first.lower()) if first else None
+        message = template.format(
+            col=col.label if col else first,
+            value=groups[1] if len(groups) > 1 else "",
+            target=groups[2] if len(groups) > 2 else "",
+            len=first,
+            name=first,
+        )
+        return f"{table.label}: {message}"
+    return f"{table.label}: the database refused the change ({text.splitlines()[0][:160]})"
+
+
+def _key_text(key: Sequence[Any]) -> str:
+    return ", ".join(str(part) for part in key)
+
+
+def fetch_one(session_factory: sessionmaker[Session], stmt: sa.Select[Any]) -> Any:
+    """Run a SELECT and return its first mapping row, or None."""
+    with session_factory() as session:
+        return session.execute(stmt).mappings().first()

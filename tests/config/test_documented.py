@@ -1,0 +1,135 @@
+"""Every config option and every DATADESK_* variable is documented in docs/configuration.md."""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+import datadesk.settings
+from datadesk.config.loader import parse_config
+from datadesk.config.schema import AppConfig, ColumnConfig, Config, DatabaseConfig, TableConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "configuration.md"
+# Placeholders used in the docs for names chosen by the administrator.
+PLACEHOLDERS = {("tables",): "<table>", ("tables", "<table>", "columns"): "<column>"}
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Drop ``| None`` from an annotation."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def option_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> Iterator[str]:
+    """Every option path of ``model``, dict keys replaced by placeholders."""
+    for name, field in model.model_fields.items():
+        path = (*prefix, field.alias or name)
+        yield ".".join(path)
+        annotation = _unwrap(field.annotation)
+        if typing.get_origin(annotation) is dict:
+            placeholder = PLACEHOLDERS[path]
+            item = _unwrap(typing.get_args(annotation)[1])
+            yield ".".join((*path, placeholder))
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                yield from option_paths(item, (*path, placeholder))
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from option_paths(annotation, path)
+
+
+def documented_names(text: str) -> set[str]:
+    """Names that appear as a heading or in backticks."""
+    names = set(re.findall(r"`([^`\n]+)`", text))
+    for heading in re.findall(r"^#+\s+(.+)$", text, flags=re.MULTILINE):
+        names.add(heading.strip().strip("`"))
+    return names
+
+
+def environment_variables() -> set[str]:
+    """DATADESK_* variables named in settings.py."""
+    source = Path(datadesk.settings.__file__).read_text(encoding="utf-8")
+    return set(re.findall(r"\bDATADESK_[A-Z][A-Z0-9_]*", source))
+
+
+def section(text: str, heading: str) -> str:
+    """The text under ``### `heading```, up to the next heading."""
+    match = re.search(rf"^#+ `{re.escape(heading)}`\n(.*?)(?=^#)", text, re.MULTILINE | re.DOTALL)
+    assert match, f"no section for {heading}"
+    return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def doc() -> str:
+    return DOC.read_text(encoding="utf-8")
+
+
+def test_walk_sees_nested_options() -> None:
+    paths = set(option_paths(Config))
+    assert "database.schema" in paths  # the alias, not the attribute name
+    assert "tables.<table>.columns.<column>.flag" in paths
+    assert {"tables.<table>", "tables.<table>.columns.<column>"} <= paths
+    assert "database.schema_name" not in paths
+
+
+def test_every_option_is_documented(doc: str) -> None:
+    missing = sorted(set(option_paths(Config)) - documented_names(doc))
+    assert not missing, f"options missing from {DOC.name}: {', '.join(missing)}"
+
+
+def test_every_environment_variable_is_documented(doc: str) -> None:
+    variables = environment_variables()
+    assert "DATADESK_DATABASE_URL" in variables
+    missing = sorted(variables - documented_names(doc))
+    assert not missing, f"variables missing from {DOC.name}: {', '.join(missing)}"
+
+
+def test_documented_defaults_match_the_schema(doc: str) -> None:
+    """The ``**Default**`` of each option section states the schema's default."""
+    wrong = []
+    sections: list[tuple[type[BaseModel], str]] = [
+        (DatabaseConfig, "database"),
+        (AppConfig, "app"),
+        (TableConfig, "tables.<table>"),
+        (ColumnConfig, "tables.<table>.columns.<column>"),
+    ]
+    for model, prefix in sections:
+        for name, field in model.model_fields.items():
+            heading = f"{prefix}.{field.alias or name}"
+            default = field.get_default(call_default_factory=True)
+            stated = re.search(r"\*\*Default\*\* (`[^`]*`|not set)", section(doc, heading))
+            expected = "not set" if default is None else f"`{_yaml_inline(default)}`"
+            if not stated or not stated.group(1).startswith(expected):
+                wrong.append(f"{heading}: documented {stated and stated.group(1)}, is {expected}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_yaml_example_is_a_valid_config(doc: str) -> None:
+    blocks = re.findall(r"```yaml\n(.*?)```", doc, flags=re.DOTALL)
+    assert len(blocks) > 30
+    for number, block in enumerate(blocks, start=1):
+        parse_config(block, f"{DOC.name} yaml example {number}")
+
+
+def _yaml_inline(value: Any) -> str:
+    """A default as the docs write it."""
+    if isinstance(value, BaseModel | dict):
+        return "{}"
+    if isinstance(value, tuple):
+        return (
+            "["
+            + ", ".join(_yaml_inline(v) if not isinstance(v, str) else f"'{v}'" for v in value)
+            + "]"
+        )
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)

@@ -1,0 +1,142 @@
+"""Config entries that name tables or columns the schema does not have."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import oracle
+
+from datadesk.config.schema import Config
+from datadesk.models.reflection import build_catalog, find_config_problems
+
+
+def metadata() -> sa.MetaData:
+    """Two related tables and a key-less one."""
+    md = sa.MetaData()
+    sa.Table(
+        "dept",
+        md,
+        sa.Column("dept_id", oracle.NUMBER(10, 0), primary_key=True),
+        sa.Column("dept_name", oracle.VARCHAR2(40)),
+    )
+    sa.Table(
+        "staff",
+        md,
+        sa.Column("staff_id", oracle.NUMBER(10, 0), primary_key=True),
+        sa.Column("dept_id", oracle.NUMBER(10, 0), sa.ForeignKey("dept.dept_id")),
+        sa.Column("last_name", oracle.VARCHAR2(40)),
+        sa.Column("salary", oracle.NUMBER(10, 2)),
+    )
+    sa.Table("audit_log", md, sa.Column("at", oracle.DATE()), sa.Column("what", oracle.CLOB()))
+    return md
+
+
+def problems(settings: dict[str, Any]) -> list[str]:
+    """Build the catalog under ``settings`` and cross-check them."""
+    config = Config.model_validate(settings)
+    catalog = build_catalog(metadata(), config, "oracle")
+    return find_config_problems(config, catalog)
+
+
+def test_a_matching_config_has_no_problems() -> None:
+    assert (
+        problems(
+            {
+                "tables": {
+                    "STAFF": {
+                        "list_columns": ["last_name", "dept", "dept.dept_name", "SALARY"],
+                        "detail_columns": ["staff_id", "dept_id"],
+                        "form_columns": ["last_name"],
+                        "search": ["last_name"],
+                        "filters": ["dept"],
+                        "default_sort": ["-salary", "last_name"],
+                        "row_label": "{last_name} ({salary:,.2f})",
+                        "columns": {"LAST_NAME": {"label": "Surname"}},
+                    },
+                    "audit_log": {"key": ["at"]},
+                }
+            }
+        )
+        == []
+    )
+
+
+def test_unknown_table_with_suggestion() -> None:
+    assert problems({"tables": {"staf": {}}}) == [
+        "tables.staf: no such table (did you mean 'staff'?)"
+    ]
+    assert problems({"tables": {"payroll": {}}}) == ["tables.payroll: no such table"]
+
+
+def test_excluded_table() -> None:
+    result = problems({"database": {"exclude": ["audit_*"]}, "tables": {"audit_log": {}}})
+    assert result == [
+        "tables.audit_log: table is not served (excluded by database.include/exclude)"
+    ]
+
+
+def test_unknown_columns_everywhere() -> None:
+    result = problems(
+        {
+            "tables": {
+                "staff": {
+                    "key": ["staf_id"],
+                    "list_columns": ["last_name", "salry"],
+                    "detail_columns": ["nope"],
+                    "form_columns": ["dept_nme"],
+                    "search": ["lastname"],
+                    "filters": ["department"],
+                    "default_sort": ["-salery"],
+                    "row_label": "{last_nam}, {salary}",
+                    "columns": {"salry": {"label": "Pay"}},
+                }
+            }
+        }
+    )
+    assert result == [
+        "tables.staff.columns.salry: no such column (did you mean 'salary'?)",
+        "tables.staff.key[0]: no such column 'staf_id' (did you mean 'staff_id'?)",
+        "tables.staff.list_columns[1]: no such column 'salry' (did you mean 'salary'?)",
+        "tables.staff.detail_columns[0]: no such column 'nope'",
+        "tables.staff.form_columns[0]: no such column 'dept_nme' (did you mean 'dept_id'?)",
+        "tables.staff.search[0]: no such column 'lastname' (did you mean 'last_name'?)",
+        "tables.staff.filters[0]: no such column 'department'",
+        "tables.staff.default_sort[0]: no such column 'salery' (did you mean 'salary'?)",
+        "tables.staff.row_label: no such column 'last_nam' (did you mean 'last_name'?)",
+    ]
+
+
+def test_relationship_paths() -> None:
+    result = problems({"tables": {"staff": {"list_columns": ["dpt.dept_name", "dept.x"]}}})
+    assert result == [
+        "tables.staff.list_columns[0]: no such relationship 'dpt' (did you mean 'dept'?)"
+    ]
+
+
+def test_key_and_sequence_problems() -> None:
+    assert problems({"tables": {"staff": {"key": ["last_name"]}}}) == [
+        "tables.staff.key: ignored, the table has a primary key (staff_id)"
+    ]
+    assert problems({"tables": {"audit_log": {"sequence": "LOG_SEQ"}}}) == [
+        "tables.audit_log.sequence: the table has no key; set tables.audit_log.key"
+    ]
+    assert problems({"tables": {"audit_log": {"key": ["at", "what"], "sequence": "S"}}}) == [
+        "tables.audit_log.sequence: needs a single-column key, not 2"
+    ]
+    assert problems({"tables": {"staff": {"sequence": "STAFF_SEQ"}}}) == []
+
+
+def test_build_catalog_does_not_crash_on_unknown_names() -> None:
+    config = Config.model_validate(
+        {
+            "tables": {
+                "nothing": {"key": ["x"]},
+                "staff": {"key": ["nope"], "columns": {"ghost": {"flag": "yn"}}},
+                "audit_log": {"key": ["missing"], "row_label": "{ghost}"},
+            }
+        }
+    )
+    catalog = build_catalog(metadata(), config, "oracle")
+    assert catalog.tables["audit_log"].is_read_only  # the configured key is unusable
+    assert catalog.tables["staff"].primary_key == ("staff_id",)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from datadesk.admin_views.cells import format_cell, key_to_path
 from datadesk.admin_views.model_view import DatadeskModelView
@@ -29,8 +29,10 @@ class FilterControl:
 class GridPage:
     """Loads everything the list template shows, in one worker thread."""
 
-    def __init__(self, view: DatadeskModelView, counts: CountCache, count_cap: int) -> None:
+    def __init__(self, view: DatadeskModelView, counts: CountCache, count_cap: int,
+                 root: str = "/admin") -> None:
         self.view = view
+        self.root = root
         self.counts = counts
         self.count_cap = count_cap
 
@@ -58,23 +60,30 @@ class GridPage:
             rows = session.execute(grid.rows_statement(state)).mappings().all()
         columns = grid.columns
         table_rows = []
+        raw_keys = []
         for row in rows:
             labels = grid.row_labels(row)
             cells = []
             for column in columns:
                 value = row[column.name]
                 ref = labels.get(column.name)
-                cells.append((ref if ref is not None else format_cell(column, value),
-                              column.foreign_key.target_table if ref is not None and
-                              column.foreign_key else None,
-                              key_to_path([value]) if ref is not None else None))
-            table_rows.append((key_to_path([row[n] for n in view.table_info.primary_key]), cells))
+                if ref is not None and column.foreign_key is not None:
+                    href = (f"{self.root}/{column.foreign_key.target_table}/details/"
+                            f"{quote(key_to_path([value]), safe='')}")
+                    cells.append((ref, href))
+                else:
+                    cells.append((format_cell(column, value), None))
+            raw_key = key_to_path([row[n] for n in view.table_info.primary_key])
+            raw_keys.append(raw_key)
+            table_rows.append((quote(raw_key, safe=""), cells))
         has_next = len(rows) == state.page_size and (is_capped or page < last_page)
         return {
             "state": state,
             "page": page,
             "columns": columns,
             "rows": table_rows,
+            "raw_keys": raw_keys,
+            "root": self.root,
             "count": count,
             "count_text": (f"{self.count_cap:,}+" if is_capped else f"{count:,}"),
             "last_page": None if is_capped else last_page,

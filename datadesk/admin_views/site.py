@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+import jinja2
 import sqlalchemy as sa
 from sqladmin import Admin
 from sqladmin.application import _save_button_clicked
@@ -18,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import URL, FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from datadesk.admin_views.cells import format_cell
@@ -47,6 +48,7 @@ class DatadeskAdmin(Admin):
             DatadeskError: self._datadesk_error,
         }
         self.templates.env.globals["format_cell"] = format_cell
+        self.page_templates = self._sync_environment()
 
     def _replace_routes(self) -> None:
         dropped = {"delete", "export", "import", "file_download", "file_preview", "ajax_lookup"}
@@ -57,6 +59,15 @@ class DatadeskAdmin(Admin):
             Route("/{identity}/lookup", endpoint=self.lookup, name="ajax_lookup"),
         ]
         self.admin.router.routes = extra + routes
+
+    def _sync_environment(self) -> jinja2.Environment:
+        """datadesk's own pages render synchronously: the same loader and globals as sqladmin's
+        environment, without the per-node cost of Jinja's async mode."""
+        env = jinja2.Environment(loader=self.templates.env.loader, autoescape=True,
+                                 extensions=["jinja2.ext.i18n"])
+        env.globals.update(self.templates.env.globals)
+        env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+        return env
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -69,8 +80,9 @@ class DatadeskAdmin(Admin):
     async def render(self, request: Request, template: str, context: dict[str, Any],
                      status_code: int = 200) -> Response:
         """Render one of datadesk's templates."""
-        return await self.templates.TemplateResponse(request, template, context,
-                                                     status_code=status_code)
+        context.setdefault("request", request)
+        content = self.page_templates.get_template(template).render(context)
+        return HTMLResponse(content, status_code=status_code)
 
     async def _http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -92,7 +104,8 @@ class DatadeskAdmin(Admin):
         view = self.view_for(request)
         if not view.is_accessible(request):
             raise HTTPException(status_code=403)
-        page = GridPage(view, self.counts, self.count_cap)
+        page = GridPage(view, self.counts, self.count_cap,
+                        root=request.scope.get("root_path", "").rstrip("/"))
         context = await anyio.to_thread.run_sync(page.load, request.query_params.multi_items())
         if context["page"] != context["state"].page:
             url = request.url.include_query_params(page=context["page"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,8 +129,7 @@ def _build(
             catalog_name=plan.name,
             label=_table_labels(plan, comments)[0],
             attributes=plan.attrs,
-            row_label=plan.config.row_label
-            or labels.default_row_label(plan.name, plan.attrs.values(), plan.key),
+            row_label=_row_label(plan),
             key=plan.key,
             has_table_key=plan.has_real_key,
         )
@@ -343,6 +343,18 @@ def _table_info(
         sequence=plan.sequence,
         row_label=plan.model.__datadesk_row_label__ or None,
     )
+
+
+def _row_label(plan: _Plan) -> str:
+    """The configured row label with its placeholders as attribute names, else a guessed one."""
+    template = plan.config.row_label
+    if not template:
+        return labels.default_row_label(plan.name, plan.attrs.values(), plan.key)
+
+    def attribute(match: re.Match[str]) -> str:
+        return "{" + (_attribute_for(plan, match.group(1)) or match.group(1))
+
+    return re.sub(r"(?<!\{)\{([A-Za-z_][\w$#]*)", attribute, template)
 
 
 def _table_labels(plan: _Plan, comments: Mapping[str, str] | None) -> tuple[str, str, str | None]:

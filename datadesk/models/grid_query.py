@@ -209,14 +209,11 @@ class GridQuery:
                 clauses.append(col >= flt.value)
             elif flt.op == "to":
                 upper = flt.value
-                if isinstance(upper, dt.date) and not isinstance(upper, dt.datetime):
-                    # A date bound includes the whole day even when the column carries a time.
-                    if self.table.columns[flt.column].kind == "datetime":
-                        clauses.append(
-                            col < dt.datetime.combine(upper, dt.time()) + dt.timedelta(1)
-                        )
-                        continue
-                clauses.append(col <= upper)
+                if isinstance(upper, dt.datetime) and len(flt.raw.strip()) <= 10:
+                    # A bare date includes that whole day, also when the column carries a time.
+                    clauses.append(col < upper + dt.timedelta(days=1))
+                else:
+                    clauses.append(col <= upper)
             else:
                 clauses.append(col == flt.value)
         if state.search and self.search_columns:

@@ -155,8 +155,8 @@ def default_row_label(table_name: str, columns: Iterable[str], key: Iterable[str
     for name in names:
         if name.endswith(("_name", "_title")):
             return "{" + name + "}"
-    key_names = list(key)
-    return " / ".join("{" + k + "}" for k in key_names) if key_names else ""
+    key_names = list(key)[:3]
+    return " / ".join("{" + k + "}" for k in key_names)
 
 
 class _Stringified(dict[str, Any]):

@@ -148,9 +148,7 @@ def copy_table(
     constraints: list[Any] = []
     if pk_keys:
         constraints.append(
-            sa.PrimaryKeyConstraint(
-                *pk_keys, name=_constraint_name(source.primary_key)
-            )
+            sa.PrimaryKeyConstraint(*pk_keys, name=_constraint_name(source.primary_key))
         )
     for constraint in source.constraints:
         if isinstance(constraint, sa.UniqueConstraint):
@@ -174,9 +172,7 @@ def copy_table(
     )
     for index in source.indexes:
         if index.columns and len(index.columns) == len(index.expressions):
-            sa.Index(
-                index.name, *[table.c[c.key] for c in index.columns], unique=index.unique
-            )
+            sa.Index(index.name, *[table.c[c.key] for c in index.columns], unique=index.unique)
     return table
 
 

@@ -311,7 +311,7 @@ def test_config_marks_columns_and_tables(engine: sa.Engine) -> None:
         {
             "tables": {
                 "STAFF": {
-                    "row_label": "{first_name} {last_name}",
+                    "row_label": "{FIRST_NAME} {last_name:.10}",
                     "columns": {
                         "SALARY": {"read_only": True, "help": "Gross, per year"},
                         "notes": {"hidden": True},
@@ -323,7 +323,7 @@ def test_config_marks_columns_and_tables(engine: sa.Engine) -> None:
         },
     )
     staff = catalog.tables["staff"]
-    assert staff.row_label == "{first_name} {last_name}"
+    assert staff.row_label == "{first_name} {last_name:.10}"
     assert (
         staff.columns["salary"].is_read_only and staff.columns["salary"].help == "Gross, per year"
     )

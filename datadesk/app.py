@@ -1,7 +1,8 @@
-"""The composition root: ``create_app(settings) -> Starlette`` (uvicorn --factory datadesk.app:create_app)."""
+"""The composition root: ``create_app(settings)`` (uvicorn --factory datadesk.app:create_app)."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,8 @@ from starlette.staticfiles import StaticFiles
 
 from datadesk.admin_views.model_view import ChoiceCache, ViewServices, build_model_view
 from datadesk.admin_views.site import DatadeskAdmin
-from datadesk.config.loader import load_config
+from datadesk.config.loader import cross_check_error, load_config
 from datadesk.config.schema import Config
-from datadesk.errors import ConfigError
 from datadesk.models.catalog import Catalog
 from datadesk.models.count_cache import CountCache
 from datadesk.models.engine import create_db_engine
@@ -50,7 +50,10 @@ def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime
     catalog = reflect_catalog(engine, config, cache_dir=cache_dir, refresh=refresh_schema)
     problems = find_config_problems(config, catalog)
     if problems:
-        raise ConfigError(f"{settings.config_path}: " + "; ".join(problems))
+        raise cross_check_error(settings.config_path, problems)
+    # The catalog lives as long as the process: keep the collector from rescanning it.
+    gc.collect()
+    gc.freeze()
     factory: sessionmaker[Session] = sessionmaker(bind=engine, autoflush=False)
     records = RecordStore(factory)
     counts = CountCache(config.app.count_cache_seconds)
@@ -72,8 +75,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def readyz(request: Request) -> Response:
         try:
             with runtime.engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1") if runtime.engine.dialect.name != "oracle"
-                             else sa.text("SELECT 1 FROM DUAL"))
+                conn.execute(
+                    sa.text("SELECT 1")
+                    if runtime.engine.dialect.name != "oracle"
+                    else sa.text("SELECT 1 FROM DUAL")
+                )
         except sa.exc.SQLAlchemyError:
             return JSONResponse({"ready": False, "database": "unreachable"}, status_code=503)
         return JSONResponse({"ready": True})
@@ -100,7 +106,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         records=runtime.records,
         choices=ChoiceCache(runtime.records, runtime.catalog, runtime.config.app.select_limit),
     )
-    for table in sorted(runtime.catalog.tables.values(), key=lambda t: (t.label_plural.lower())):
+    for table in sorted(runtime.catalog.tables.values(), key=lambda t: t.label_plural.lower()):
         admin.add_view(build_model_view(table, services))
     app.state.admin = admin
     return app

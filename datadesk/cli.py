@@ -49,17 +49,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the admin over HTTP")
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
-    serve.add_argument("--refresh-schema", action="store_true",
-                       help="re-read the schema instead of using the reflection cache")
+    serve.add_argument(
+        "--refresh-schema",
+        action="store_true",
+        help="re-read the schema instead of using the reflection cache",
+    )
     serve.add_argument("--config", help="path to datadesk.yaml (default: $DATADESK_CONFIG)")
     serve.set_defaults(handler=cmd_serve)
 
     demo = sub.add_parser("demo", help="create and seed the demo database")
     demo.add_argument("--replace", action="store_true", help="drop and rebuild the demo tables")
-    demo.add_argument("--if-missing", action="store_true",
-                      help="do nothing when the demo is already built")
-    demo.add_argument("--immunizations", type=int, default=100_000,
-                      help="rows in the largest table (default 100000)")
+    demo.add_argument(
+        "--if-missing", action="store_true", help="do nothing when the demo is already built"
+    )
+    demo.add_argument(
+        "--immunizations",
+        type=int,
+        default=100_000,
+        help="rows in the largest table (default 100000)",
+    )
     demo.set_defaults(handler=cmd_demo)
 
     db = sub.add_parser("db", help="migrations of datadesk's own tables")
@@ -95,8 +103,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         _ensure_demo(settings)
     runtime = open_runtime(settings, refresh_schema=args.refresh_schema)
     app = create_app(runtime=runtime)
-    print(f"datadesk: serving {len(runtime.catalog.tables)} tables at "
-          f"http://{host}:{port}/admin/", flush=True)
+    print(
+        f"datadesk: serving {len(runtime.catalog.tables)} tables at http://{host}:{port}/admin/",
+        flush=True,
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return 0
 
@@ -116,8 +126,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.dispose()
     total = sum(counts.values())
-    print(f"datadesk: demo built with {total:,} rows in {len(counts)} tables "
-          f"({time.perf_counter() - started:.1f} s)")
+    print(
+        f"datadesk: demo built with {total:,} rows in {len(counts)} tables "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
     return 0
 
 

@@ -21,8 +21,13 @@ from wtforms import (
 )
 from wtforms.fields.core import UnboundField
 
-DATETIME_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
-                    "%Y-%m-%d"]
+DATETIME_FORMATS = [
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d",
+]
 
 
 class OptionalDateTimeField(DateTimeField):
@@ -105,8 +110,9 @@ def parse_interval(text: str) -> dt.timedelta:
 class ReferenceSelectField(SelectField):
     """A drop-down of the rows of a small referenced table, by key, showing their labels."""
 
-    def __init__(self, *args: Any, coerce_key: Any = str, allow_blank: bool = True,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, coerce_key: Any = str, allow_blank: bool = True, **kwargs: Any
+    ) -> None:
         kwargs["coerce"] = self._coerce_factory(coerce_key)
         super().__init__(*args, **kwargs)
         self.allow_blank = allow_blank

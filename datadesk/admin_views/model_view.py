@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -12,17 +13,18 @@ import sqlalchemy as sa
 from sqladmin import ModelView
 from sqladmin.forms import get_model_form
 from starlette.requests import Request
-from wtforms import Form, StringField, validators
+from wtforms import Form, StringField, TextAreaField, validators
 
 from datadesk.admin_views.cells import key_to_path, path_to_key_parts
 from datadesk.admin_views.forms import DatadeskConverter, ReferenceSelectField
-from datadesk.config.schema import AppConfig, Config, TableConfig
+from datadesk.config.schema import AppConfig, ColumnConfig, Config, TableConfig
 from datadesk.errors import InvalidInput, NotFound
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
 from datadesk.models.grid_query import GridQuery, coerce_value, format_row_label, label_attributes
 from datadesk.models.records import RecordStore
 
 LIST_SKIP_KINDS = {"long_text", "binary"}
+MAX_SELECT_OPTIONS = 5000  # `widget: select` on a reference never renders more options than this
 
 
 @dataclass
@@ -47,28 +49,38 @@ class ChoiceCache:
 
     def invalidate(self, table: str) -> None:
         """Forget the options of a table after a write."""
-        self._cache.pop(table, None)
+        for key in [k for k in self._cache if k.split(":", 1)[0] == table]:
+            self._cache.pop(key, None)
 
-    def options(self, target: TableInfo, key_column: str) -> list[tuple[Any, str]] | None:
+    def options(
+        self, target: TableInfo, key_column: str, limit: int | None = None
+    ) -> list[tuple[Any, str]] | None:
         """(key, label) pairs, or None when the table has more rows than fit a drop-down."""
-        cache_key = f"{target.name}:{key_column}"
+        limit = limit or self.limit
+        cache_key = f"{target.name}:{key_column}:{limit}"
         if cache_key in self._cache:
             return self._cache[cache_key]
         t = target.table
         attrs = label_attributes(target)
         key_col = t.c[target.columns[key_column].db_name]
         stmt = (
-            sa.select(key_col.label("__key"), *(t.c[target.columns[a].db_name].label(a) for a in attrs))
-            .order_by(*(t.c[target.columns[a].db_name] for a in attrs if target.columns[a].is_sortable))
-            .limit(self.limit + 1)
+            sa.select(
+                key_col.label("__key"), *(t.c[target.columns[a].db_name].label(a) for a in attrs)
+            )
+            .order_by(
+                *(t.c[target.columns[a].db_name] for a in attrs if target.columns[a].is_sortable)
+            )
+            .limit(limit + 1)
         )
         with self.records.session_factory() as session:
             rows = session.execute(stmt).mappings().all()
         result: list[tuple[Any, str]] | None
-        if len(rows) > self.limit:
+        if len(rows) > limit:
             result = None
         else:
-            result = [(r["__key"], format_row_label(target, {a: r[a] for a in attrs})) for r in rows]
+            result = [
+                (r["__key"], format_row_label(target, {a: r[a] for a in attrs})) for r in rows
+            ]
         self._cache[cache_key] = result
         return result
 
@@ -126,10 +138,18 @@ class DatadeskModelView(ModelView):
             field_args: dict[str, Any] = {"description": column.help or ""}
             if column.kind == "text" and column.length:
                 field_args["validators"] = [validators.Length(max=column.length)]
-            if column.foreign_key is not None:
-                override, extra = await self._reference_field(column)
+            widget = self.column_config(name).widget
+            if column.foreign_key is not None and widget not in {"text", "textarea"}:
+                override, extra = await self._reference_field(column, widget)
                 overrides[name] = override
                 field_args.update(extra)
+            elif column.choices and widget in {"auto", "select"}:
+                overrides[name] = ReferenceSelectField
+                field_args.update(_choice_field_args(column))
+            elif widget == "textarea":
+                overrides[name] = TextAreaField
+            elif widget == "text" and column.kind in {"text", "long_text"}:
+                overrides[name] = StringField
             args[name] = field_args
         return await get_model_form(
             model=self.model,
@@ -144,14 +164,26 @@ class DatadeskModelView(ModelView):
             form_converter=DatadeskConverter,
         )
 
-    async def _reference_field(self, column: ColumnInfo) -> tuple[type[Any], dict[str, Any]]:
+    def column_config(self, name: str) -> ColumnConfig:
+        """The config of one column of this table (case-insensitive), or defaults."""
+        for key, value in self.table_config.columns.items():
+            if key.lower() == name:
+                return value
+        return ColumnConfig()
+
+    async def _reference_field(
+        self, column: ColumnInfo, widget: str = "auto"
+    ) -> tuple[type[Any], dict[str, Any]]:
         fk = column.foreign_key
         assert fk is not None
         target = self.services.catalog.tables[fk.target_table]
         target_column = target.columns[fk.target_column]
-        options = await anyio.to_thread.run_sync(
-            self.services.choices.options, target, fk.target_column
-        )
+        options = None
+        if widget != "lookup":
+            limit = MAX_SELECT_OPTIONS if widget == "select" else None
+            options = await anyio.to_thread.run_sync(
+                self.services.choices.options, target, fk.target_column, limit
+            )
 
         def coerce_key(raw: Any) -> Any:
             return coerce_value(target_column, str(raw))
@@ -185,12 +217,17 @@ class DatadeskModelView(ModelView):
             value = data[name]
             if isinstance(value, str) and column.foreign_key is not None:
                 target = self.services.catalog.tables[column.foreign_key.target_table]
-                value = coerce_value(target.columns[column.foreign_key.target_column], value) \
-                    if value.strip() else None
+                value = (
+                    coerce_value(target.columns[column.foreign_key.target_column], value)
+                    if value.strip()
+                    else None
+                )
             if isinstance(value, str) and value == "":
                 value = None
-            if column.kind == "datetime" and isinstance(value, dt.date) and not isinstance(
-                value, dt.datetime
+            if (
+                column.kind == "datetime"
+                and isinstance(value, dt.date)
+                and not isinstance(value, dt.datetime)
             ):
                 value = dt.datetime.combine(value, dt.time())
             values[name] = value
@@ -199,9 +236,7 @@ class DatadeskModelView(ModelView):
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
         """Insert a row from the create form's fields only."""
         values = self._clean(data, self.create_fields)
-        return await anyio.to_thread.run_sync(
-            self.services.records.insert, self.table_info, values
-        )
+        return await anyio.to_thread.run_sync(self.services.records.insert, self.table_info, values)
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
         """Update a row from the edit form's fields only (keys are never changed)."""
@@ -219,6 +254,23 @@ class DatadeskModelView(ModelView):
     def form_details_query(self, request: Request) -> sa.Select[Any]:
         """Load one row by its (typed) key."""
         return self.form_edit_query(request)
+
+
+def _choice_field_args(column: ColumnInfo) -> dict[str, Any]:
+    """A drop-down of the values a CHECK constraint allows."""
+    assert column.choices is not None
+    blank = [("", "—")] if column.nullable else [("", "— choose —")]
+    choices = blank + [(str(v), str(v)) for v in column.choices]
+
+    def coerce_key(raw: Any) -> Any:
+        return coerce_value(column, str(raw))
+
+    return {
+        "choices": choices,
+        "coerce_key": coerce_key,
+        "allow_blank": column.nullable,
+        "validators": [validators.Optional()] if column.nullable else [],
+    }
 
 
 class ReferenceExists:
@@ -239,9 +291,12 @@ class ReferenceExists:
         except InvalidInput as exc:
             raise validators.ValidationError(exc.message) from None
         t = self.target.table
-        stmt = sa.select(sa.literal(1)).select_from(t).where(
-            t.c[self.column.db_name] == value
-        ).limit(1)
+        stmt = (
+            sa.select(sa.literal(1))
+            .select_from(t)
+            .where(t.c[self.column.db_name] == value)
+            .limit(1)
+        )
         with self.services.records.session_factory() as session:
             found = session.execute(stmt).first()
         if found is None:
@@ -257,7 +312,9 @@ def build_model_view(table: TableInfo, services: ViewServices) -> type[DatadeskM
     usable = [c for c in table.columns.values() if not c.is_hidden]
     visible = _pick(cfg.list_columns, [c.name for c in usable if c.kind not in LIST_SKIP_KINDS][:8])
     detail = _pick(cfg.detail_columns, [c.name for c in usable])
-    editable = [c.name for c in usable if not c.is_read_only and c.kind not in {"binary", "unsupported"}]
+    editable = [
+        c.name for c in usable if not c.is_read_only and c.kind not in {"binary", "unsupported"}
+    ]
     form = [n for n in _pick(cfg.form_columns, editable) if n in editable]
     create_fields = [n for n in form if not table.columns[n].is_generated]
     for name in table.primary_key:
@@ -266,11 +323,18 @@ def build_model_view(table: TableInfo, services: ViewServices) -> type[DatadeskM
             create_fields.insert(0, name)
     edit_fields = [n for n in form if n not in table.primary_key]
     search = _pick(cfg.search, [c.name for c in usable if c.is_searchable][:3])
-    filters = _pick(cfg.filters, [c.name for c in usable if c.kind == "boolean"
-                                  or c.foreign_key is not None])
+    filters = _pick(
+        cfg.filters, [c.name for c in usable if c.kind == "boolean" or c.foreign_key is not None]
+    )
     default_sort = cfg.default_sort
-    grid = GridQuery(table, services.catalog, visible, search_columns=search,
-                     filter_columns=filters, default_sort=default_sort)
+    grid = GridQuery(
+        table,
+        services.catalog,
+        visible,
+        search_columns=search,
+        filter_columns=filters,
+        default_sort=default_sort,
+    )
     read_only = table.is_read_only or cfg.read_only
     attrs: dict[str, Any] = {
         "name": table.label,
@@ -294,7 +358,9 @@ def build_model_view(table: TableInfo, services: ViewServices) -> type[DatadeskM
         "can_delete": not read_only,
     }
     _expose_key_columns_by_db_name(table)
-    view = type(f"{table.model.__name__}View", (DatadeskModelView,), attrs, model=table.model)
+    view: type[DatadeskModelView] = type(
+        f"{table.model.__name__}View", (DatadeskModelView,), attrs, model=table.model
+    )
     view.identity = table.name
     return view
 
@@ -305,7 +371,7 @@ def _expose_key_columns_by_db_name(table: TableInfo) -> None:
     for name in table.primary_key:
         db_name = table.table.c[table.columns[name].db_name].name
         if db_name != name and not hasattr(table.model, db_name):
-            setattr(table.model, db_name, property(lambda obj, attr=name: getattr(obj, attr)))
+            setattr(table.model, db_name, property(operator.attrgetter(name)))
 
 
 def _pick(configured: Sequence[str] | None, default: list[str]) -> list[str]:

@@ -29,8 +29,9 @@ class FilterControl:
 class GridPage:
     """Loads everything the list template shows, in one worker thread."""
 
-    def __init__(self, view: DatadeskModelView, counts: CountCache, count_cap: int,
-                 root: str = "/admin") -> None:
+    def __init__(
+        self, view: DatadeskModelView, counts: CountCache, count_cap: int, root: str = "/admin"
+    ) -> None:
         self.view = view
         self.root = root
         self.counts = counts
@@ -41,14 +42,17 @@ class GridPage:
         view = self.view
         app = view.services.config.app
         grid = view.grid
-        state = grid.parse_state(params, page_size=view.page_size_value,
-                                 page_size_options=app.page_size_options)
+        state = grid.parse_state(
+            params, page_size=view.page_size_value, page_size_options=app.page_size_options
+        )
         count_key = tuple(state.query_items(page=1, sort=(), page_size=0))
         session_factory = view.services.records.session_factory
 
         def compute_count() -> int:
             with session_factory() as session:
-                return int(session.execute(grid.count_statement(state, self.count_cap)).scalar_one())
+                return int(
+                    session.execute(grid.count_statement(state, self.count_cap)).scalar_one()
+                )
 
         count = self.counts.get_or_compute(view.table_info.name, count_key, compute_count)
         is_capped = count > self.count_cap
@@ -63,13 +67,15 @@ class GridPage:
         raw_keys = []
         for row in rows:
             labels = grid.row_labels(row)
-            cells = []
+            cells: list[tuple[str, str | None]] = []
             for column in columns:
                 value = row[column.name]
                 ref = labels.get(column.name)
                 if ref is not None and column.foreign_key is not None:
-                    href = (f"{self.root}/{column.foreign_key.target_table}/details/"
-                            f"{quote(key_to_path([value]), safe='')}")
+                    href = (
+                        f"{self.root}/{column.foreign_key.target_table}/details/"
+                        f"{quote(key_to_path([value]), safe='')}"
+                    )
                     cells.append((ref, href))
                 else:
                     cells.append((format_cell(column, value), None))
@@ -104,7 +110,9 @@ class GridPage:
                 continue
             is_desc = current[:1] == ((column.name, False),)
             sort_links[column.name] = href(sort=((column.name, is_desc),), page=1)
-        sizes = [(n, href(page_size=n, page=1)) for n in self.view.services.config.app.page_size_options]
+        sizes = [
+            (n, href(page_size=n, page=1)) for n in self.view.services.config.app.page_size_options
+        ]
         return {
             "first": href(page=1) if page > 1 else None,
             "prev": href(page=page - 1) if page > 1 else None,
@@ -125,17 +133,28 @@ class GridPage:
             options: list[tuple[str, str]] | None = None
             if column.kind == "boolean":
                 options = [("1", "Yes"), ("0", "No")]
+            elif column.choices:
+                options = [(str(v), str(v)) for v in column.choices]
             elif column.foreign_key is not None:
                 target = catalog.tables.get(column.foreign_key.target_table)
-                found = (self.view.services.choices.options(target, column.foreign_key.target_column)
-                         if target is not None else None)
+                found = (
+                    self.view.services.choices.options(target, column.foreign_key.target_column)
+                    if target is not None
+                    else None
+                )
                 if found is None:
                     kind = "text_key"
                 else:
                     options = [(str(k), label) for k, label in found]
-            controls.append(FilterControl(
-                name=name, label=column.label, kind=kind, options=options,
-                value=active.get((name, "eq"), active.get((name, "contains"), "")),
-                value_from=active.get((name, "from"), ""), value_to=active.get((name, "to"), ""),
-            ))
+            controls.append(
+                FilterControl(
+                    name=name,
+                    label=column.label,
+                    kind=kind,
+                    options=options,
+                    value=active.get((name, "eq"), active.get((name, "contains"), "")),
+                    value_from=active.get((name, "from"), ""),
+                    value_to=active.get((name, "to"), ""),
+                )
+            )
         return controls

@@ -6,6 +6,7 @@ fast on big tables or work without JavaScript are served here from Core SELECTs.
 
 from __future__ import annotations
 
+import builtins
 import logging
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,19 @@ logger = logging.getLogger("datadesk.admin")
 class DatadeskAdmin(Admin):
     """Admin whose list, detail and delete pages are datadesk's own."""
 
-    def __init__(self, app: Starlette, engine: sa.Engine, *, title: str,
-                 counts: CountCache, count_cap: int, **kwargs: Any) -> None:
-        super().__init__(app, engine, title=title, templates_dir=str(TEMPLATES_DIR),
-                         base_url="/admin", **kwargs)
+    def __init__(
+        self,
+        app: Starlette,
+        engine: sa.Engine,
+        *,
+        title: str,
+        counts: CountCache,
+        count_cap: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            app, engine, title=title, templates_dir=str(TEMPLATES_DIR), base_url="/admin", **kwargs
+        )
         self.counts = counts
         self.count_cap = count_cap
         self._replace_routes()
@@ -54,8 +64,9 @@ class DatadeskAdmin(Admin):
         dropped = {"delete", "export", "import", "file_download", "file_preview", "ajax_lookup"}
         routes = [r for r in self.admin.router.routes if getattr(r, "name", None) not in dropped]
         extra = [
-            Route("/{identity}/delete", endpoint=self.delete, name="delete",
-                  methods=["GET", "POST"]),
+            Route(
+                "/{identity}/delete", endpoint=self.delete, name="delete", methods=["GET", "POST"]
+            ),
             Route("/{identity}/lookup", endpoint=self.lookup, name="ajax_lookup"),
         ]
         self.admin.router.routes = extra + routes
@@ -63,8 +74,9 @@ class DatadeskAdmin(Admin):
     def _sync_environment(self) -> jinja2.Environment:
         """datadesk's own pages render synchronously: the same loader and globals as sqladmin's
         environment, without the per-node cost of Jinja's async mode."""
-        env = jinja2.Environment(loader=self.templates.env.loader, autoescape=True,
-                                 extensions=["jinja2.ext.i18n"])
+        env = jinja2.Environment(
+            loader=self.templates.env.loader, autoescape=True, extensions=["jinja2.ext.i18n"]
+        )
         env.globals.update(self.templates.env.globals)
         env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
         return env
@@ -77,8 +89,9 @@ class DatadeskAdmin(Admin):
         assert isinstance(view, DatadeskModelView)
         return view
 
-    async def render(self, request: Request, template: str, context: dict[str, Any],
-                     status_code: int = 200) -> Response:
+    async def render(
+        self, request: Request, template: str, context: dict[str, Any], status_code: int = 200
+    ) -> Response:
         """Render one of datadesk's templates."""
         context.setdefault("request", request)
         content = self.page_templates.get_template(template).render(context)
@@ -93,9 +106,12 @@ class DatadeskAdmin(Admin):
         return await self._error_page(request, exc.status_code, exc.message)
 
     async def _error_page(self, request: Request, status_code: int, message: str) -> Response:
-        return await self.render(request, "datadesk/error.html",
-                                 {"status_code": status_code, "message": message},
-                                 status_code=status_code)
+        return await self.render(
+            request,
+            "datadesk/error.html",
+            {"status_code": status_code, "message": message},
+            status_code=status_code,
+        )
 
     # -- pages ------------------------------------------------------------------------------------
 
@@ -104,8 +120,9 @@ class DatadeskAdmin(Admin):
         view = self.view_for(request)
         if not view.is_accessible(request):
             raise HTTPException(status_code=403)
-        page = GridPage(view, self.counts, self.count_cap,
-                        root=request.scope.get("root_path", "").rstrip("/"))
+        page = GridPage(
+            view, self.counts, self.count_cap, root=request.scope.get("root_path", "").rstrip("/")
+        )
         context = await anyio.to_thread.run_sync(page.load, request.query_params.multi_items())
         if context["page"] != context["state"].page:
             url = request.url.include_query_params(page=context["page"])
@@ -130,15 +147,14 @@ class DatadeskAdmin(Admin):
         }
         return await self.render(request, "datadesk/details.html", context)
 
-    def _load_row(self, view: DatadeskModelView, key: list[Any]) -> Any:
+    def _load_row(self, view: DatadeskModelView, key: builtins.list[Any]) -> Any:
         t = view.table_info.table
         cols = [t.c[c.db_name].label(c.name) for c in view.table_info.columns.values()]
         stmt = sa.select(*cols).where(view.grid.key_condition(key))
         with view.services.records.session_factory() as session:
             row = session.execute(stmt).mappings().first()
         if row is None:
-            raise NotFound(f"{view.table_info.label}: no row with key "
-                           f"{', '.join(map(str, key))}")
+            raise NotFound(f"{view.table_info.label}: no row with key {', '.join(map(str, key))}")
         return row
 
     def _reference_labels(self, view: DatadeskModelView, row: Any) -> dict[str, tuple[str, str]]:
@@ -155,7 +171,8 @@ class DatadeskAdmin(Admin):
                 attrs = label_attributes(target)
                 t = target.table
                 stmt = sa.select(*(t.c[target.columns[a].db_name].label(a) for a in attrs)).where(
-                    t.c[target.columns[fk.target_column].db_name] == row[column.name])
+                    t.c[target.columns[fk.target_column].db_name] == row[column.name]
+                )
                 found = session.execute(stmt).mappings().first()
                 if found is not None:
                     labels[column.name] = (format_row_label(target, found), target.name)
@@ -178,11 +195,17 @@ class DatadeskAdmin(Admin):
         list_url = str(request.url_for("admin:list", identity=view.identity))
         if request.method == "POST":
             await anyio.to_thread.run_sync(view.services.records.delete_many, view.table_info, keys)
-            return RedirectResponse(URL(list_url).include_query_params(
-                deleted=str(len(keys))), status_code=303)
+            return RedirectResponse(
+                URL(list_url).include_query_params(deleted=str(len(keys))), status_code=303
+            )
         rows = [await anyio.to_thread.run_sync(self._load_row, view, k) for k in keys]
-        context = {"model_view": view, "title": f"Delete {view.name_plural}", "rows": rows,
-                   "raw_keys": raw_keys, "list_url": list_url}
+        context = {
+            "model_view": view,
+            "title": f"Delete {view.name_plural}",
+            "rows": rows,
+            "raw_keys": raw_keys,
+            "list_url": list_url,
+        }
         return await self.render(request, "datadesk/delete.html", context)
 
     async def lookup(self, request: Request) -> Response:
@@ -193,35 +216,46 @@ class DatadeskAdmin(Admin):
         term = request.query_params.get("q", "")[:100]
         return JSONResponse(await anyio.to_thread.run_sync(self._lookup_rows, view, term))
 
-    def _lookup_rows(self, view: DatadeskModelView, term: str) -> list[dict[str, str]]:
+    def _lookup_rows(self, view: DatadeskModelView, term: str) -> builtins.list[dict[str, str]]:
         table = view.table_info
         if len(table.primary_key) != 1:
             return []
         attrs = label_attributes(table)
         t = table.table
         key = t.c[table.columns[table.primary_key[0]].db_name]
-        stmt = sa.select(key.label("__key"), *(t.c[table.columns[a].db_name].label(a)
-                                                for a in attrs))
+        stmt = sa.select(
+            key.label("__key"), *(t.c[table.columns[a].db_name].label(a) for a in attrs)
+        )
         if term:
-            pattern = "%" + term.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
-                "_", "\\_") + "%"
-            text_cols = [t.c[table.columns[a].db_name] for a in attrs
-                         if table.columns[a].kind == "text"]
-            stmt = stmt.where(sa.or_(*(sa.func.lower(c).like(pattern, escape="\\")
-                                       for c in text_cols), key == term if key.type.python_type
-                                     is str else sa.false()))
+            pattern = (
+                "%"
+                + term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                + "%"
+            )
+            text_cols = [
+                t.c[table.columns[a].db_name] for a in attrs if table.columns[a].kind == "text"
+            ]
+            stmt = stmt.where(
+                sa.or_(
+                    *(sa.func.lower(c).like(pattern, escape="\\") for c in text_cols),
+                    key == term if key.type.python_type is str else sa.false(),
+                )
+            )
         stmt = stmt.limit(20)
         with view.services.records.session_factory() as session:
             rows = session.execute(stmt).mappings().all()
         return [{"key": str(r["__key"]), "label": format_row_label(table, r)} for r in rows]
 
-    def get_save_redirect_url(self, request: Request, form: FormData,
-                              model_view: Any, obj: Any) -> str | URL:
+    @staticmethod
+    def get_save_redirect_url(  # type: ignore[override]
+        request: Request, form: FormData, model_view: Any, obj: Any
+    ) -> str | URL:
         """After a save: back to the list, or on to the edit/create page, by button."""
         identity = request.path_params["identity"]
         if _save_button_clicked(form, "Save and continue editing"):
             return request.url_for("admin:edit", identity=identity, pk=model_view.key_path(obj))
         if _save_button_clicked(form, "Save and add another"):
             return request.url_for("admin:create", identity=identity)
-        return URL(str(request.url_for("admin:details", identity=identity,
-                                       pk=model_view.key_path(obj))))
+        return URL(
+            str(request.url_for("admin:details", identity=identity, pk=model_view.key_path(obj)))
+        )

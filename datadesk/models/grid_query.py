@@ -68,7 +68,7 @@ class GridState:
 
 def filter_kind(column: ColumnInfo) -> str:
     """How a column is filtered: 'choice' (flags, references), 'range' (dates, numbers), 'text'."""
-    if column.kind == "boolean" or column.foreign_key is not None:
+    if column.kind == "boolean" or column.foreign_key is not None or column.choices:
         return "choice"
     if column.kind in {"date", "datetime", "integer", "decimal", "number", "float"}:
         return "range"
@@ -287,7 +287,7 @@ class GridQuery:
             )
         )
 
-    def row_labels(self, row: Mapping[str, Any]) -> dict[str, str]:
+    def row_labels(self, row: Any) -> dict[str, str]:
         """Readable labels of the rows referenced by one result row, by FK column name."""
         labels: dict[str, str] = {}
         for join in self._label_joins:
@@ -298,7 +298,7 @@ class GridQuery:
         return labels
 
     def _plan_label_joins(self) -> list[_LabelJoin]:
-        joins = []
+        joins: list[_LabelJoin] = []
         for column in self.columns:
             fk = column.foreign_key
             if fk is None:
@@ -346,7 +346,7 @@ def label_attributes(table: TableInfo) -> list[str]:
     return list(table.primary_key)
 
 
-def format_row_label(table: TableInfo, values: Mapping[str, Any]) -> str:
+def format_row_label(table: TableInfo, values: Any) -> str:
     """Render a row's label from the values of ``label_attributes(table)``."""
     if table.row_label:
         try:

@@ -49,4 +49,6 @@ def client(demo_db_url: str, tmp_path: Path) -> Iterator[TestClient]:
 
 def cell_texts(html: str) -> list[str]:
     """Text of every <td> of a page, tags stripped (for asserting grid content)."""
-    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", html, re.S)]
+    return [
+        re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", html, re.S)
+    ]

@@ -27,7 +27,9 @@ def test_root_redirects_to_admin(client: TestClient) -> None:
     assert client.get("/").headers["location"] == "/admin/"
 
 
-def test_list_shows_a_page_of_rows_with_reference_labels(client: TestClient, demo_db_url: str) -> None:
+def test_list_shows_a_page_of_rows_with_reference_labels(
+    client: TestClient, demo_db_url: str
+) -> None:
     page = client.get("/admin/immunizations/list")
     assert page.status_code == 200
     rows = data_rows(page.text)
@@ -103,7 +105,9 @@ def test_date_range_filter(client: TestClient, demo_db_url: str) -> None:
     engine = sa.create_engine(demo_db_url)
     with engine.connect() as conn:
         expected = conn.execute(
-            sa.text("SELECT COUNT(*) FROM IMMUNIZATIONS WHERE ADMIN_DATE >= :a AND ADMIN_DATE < :b"),
+            sa.text(
+                "SELECT COUNT(*) FROM IMMUNIZATIONS WHERE ADMIN_DATE >= :a AND ADMIN_DATE < :b"
+            ),
             {"a": "2024-01-01", "b": "2025-01-01"},
         ).scalar_one()
     engine.dispose()

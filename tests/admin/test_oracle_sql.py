@@ -26,12 +26,14 @@ def oracle_catalog() -> Catalog:
     """Departments, staff (flags, DATE, CLOB) and a sequence-fed key, as reflected from Oracle."""
     md = sa.MetaData()
     sa.Table(
-        "departments", md,
+        "departments",
+        md,
         sa.Column("dept_id", oracle.NUMBER(10, 0), primary_key=True),
         sa.Column("dept_name", oracle.VARCHAR2(60), nullable=False),
     )
     sa.Table(
-        "staff", md,
+        "staff",
+        md,
         sa.Column("staff_id", oracle.NUMBER(10, 0), primary_key=True),
         sa.Column("last_name", oracle.VARCHAR2(30), nullable=False),
         sa.Column("employee_no", oracle.VARCHAR2(6), nullable=False),
@@ -43,19 +45,22 @@ def oracle_catalog() -> Catalog:
         sa.CheckConstraint("ACTIVE IN (0,1)"),
         sa.CheckConstraint("CLINICAL IN ('Y','N')"),
     )
-    config = Config.model_validate({
-        "tables": {
-            "staff": {"sequence": "STAFF_SEQ", "row_label": "{last_name}"},
-            "departments": {"row_label": "{dept_name}"},
+    config = Config.model_validate(
+        {
+            "tables": {
+                "staff": {"sequence": "STAFF_SEQ", "row_label": "{last_name}"},
+                "departments": {"row_label": "{dept_name}"},
+            }
         }
-    })
+    )
     return build_catalog(md, config, "oracle")
 
 
 def grid(catalog: Catalog) -> GridQuery:
     """The staff grid as the view factory would configure it."""
     return GridQuery(
-        catalog.tables["staff"], catalog,
+        catalog.tables["staff"],
+        catalog,
         ["staff_id", "last_name", "dept_id", "hire_date", "active", "clinical"],
         search_columns=["last_name", "employee_no"],
         filter_columns=["active", "clinical", "dept_id", "hire_date"],
@@ -72,10 +77,17 @@ def test_list_page_search_filter_sort_and_offset_compile_for_oracle() -> None:
     catalog = oracle_catalog()
     query = grid(catalog)
     state = query.parse_state(
-        [("search", "Smith"), ("f.active", "1"), ("f.clinical", "0"),
-         ("f.hire_date.from", "2020-01-01"), ("f.hire_date.to", "2020-12-31"),
-         ("sort", "-last_name"), ("page", "3")],
-        page_size=50, page_size_options=[25, 50, 100],
+        [
+            ("search", "Smith"),
+            ("f.active", "1"),
+            ("f.clinical", "0"),
+            ("f.hire_date.from", "2020-01-01"),
+            ("f.hire_date.to", "2020-12-31"),
+            ("sort", "-last_name"),
+            ("page", "3"),
+        ],
+        page_size=50,
+        page_size_options=[25, 50, 100],
     )
     stmt = query.rows_statement(state)
     sql = compile_oracle(stmt)
@@ -106,8 +118,11 @@ def test_capped_count_never_counts_the_whole_table() -> None:
     catalog = oracle_catalog()
     query = grid(catalog)
     state = query.parse_state([], page_size=50, page_size_options=[50])
-    sql = str(query.count_statement(state, 10_000).compile(
-        dialect=ORACLE, compile_kwargs={"literal_binds": True}))
+    sql = str(
+        query.count_statement(state, 10_000).compile(
+            dialect=ORACLE, compile_kwargs={"literal_binds": True}
+        )
+    )
     assert "count(*)" in sql
     assert "FETCH FIRST 10001 ROWS ONLY" in sql
 
@@ -120,8 +135,9 @@ def test_clob_columns_are_not_sortable() -> None:
 def test_insert_uses_the_configured_sequence_and_update_binds_flags() -> None:
     catalog = oracle_catalog()
     staff = catalog.tables["staff"]
-    insert = sa.insert(staff.table).values(last_name="Smith", employee_no="000123", active=True,
-                                           clinical=False)
+    insert = sa.insert(staff.table).values(
+        last_name="Smith", employee_no="000123", active=True, clinical=False
+    )
     sql = compile_oracle(insert)
     assert "STAFF_SEQ.nextval" in sql or "staff_seq.nextval" in sql.lower()
     update = sa.update(staff.table).where(staff.table.c.staff_id == 7).values(clinical=True)

@@ -55,15 +55,26 @@ def test_create_department_then_it_is_listed(client: TestClient, demo_db_url: st
     assert 'name="dept_id"' not in form.text  # generated key stays out of the form
     response = client.post(
         "/admin/departments/create",
-        data={"dept_code": code, "dept_name": "Test Department", "location": "",
-              "created_date": "2026-01-05", "save": "Save"},
+        data={
+            "dept_code": code,
+            "dept_name": "Test Department",
+            "location": "",
+            "created_date": "2026-01-05",
+            "save": "Save",
+        },
     )
     assert response.status_code == 302, response.text
     assert "/admin/departments/details/" in response.headers["location"]
     assert scalar(demo_db_url, "SELECT COUNT(*) FROM DEPARTMENTS WHERE DEPT_CODE = :c", c=code) == 1
     # An empty text box is stored as NULL, never as ''.
-    assert scalar(demo_db_url, "SELECT COUNT(*) FROM DEPARTMENTS WHERE DEPT_CODE = :c "
-                  "AND LOCATION IS NULL", c=code) == 1
+    assert (
+        scalar(
+            demo_db_url,
+            "SELECT COUNT(*) FROM DEPARTMENTS WHERE DEPT_CODE = :c AND LOCATION IS NULL",
+            c=code,
+        )
+        == 1
+    )
     listed = client.get("/admin/departments/list", params={"search": code})
     assert code in listed.text
 
@@ -72,8 +83,7 @@ def test_too_long_and_missing_values_are_form_errors(client: TestClient, demo_db
     before = scalar(demo_db_url, "SELECT COUNT(*) FROM DEPARTMENTS")
     too_long = client.post(
         "/admin/departments/create",
-        data={"dept_code": "X" * 11, "dept_name": "", "created_date": "2026-01-05",
-              "save": "Save"},
+        data={"dept_code": "X" * 11, "dept_name": "", "created_date": "2026-01-05", "save": "Save"},
     )
     assert too_long.status_code == 400
     assert "10 characters" in too_long.text
@@ -85,8 +95,7 @@ def test_duplicate_natural_key_is_a_clear_message(client: TestClient, demo_db_ur
     code = scalar(demo_db_url, "SELECT MIN(DEPT_CODE) FROM DEPARTMENTS")
     response = client.post(
         "/admin/departments/create",
-        data={"dept_code": code, "dept_name": "Dup", "created_date": "2026-01-05",
-              "save": "Save"},
+        data={"dept_code": code, "dept_name": "Dup", "created_date": "2026-01-05", "save": "Save"},
     )
     assert response.status_code == 400
     assert "already exists" in response.text
@@ -104,8 +113,9 @@ def test_edit_staff_and_flag_is_stored_in_legacy_form(client: TestClient, demo_d
     for name in selects:
         chosen = re.search(
             rf'<select[^>]*name="{name}".*?<option selected value="([^"]*)"', form.text, re.S
-        ) or re.search(rf'<select[^>]*name="{name}".*?<option value="([^"]*)" selected', form.text,
-                       re.S)
+        ) or re.search(
+            rf'<select[^>]*name="{name}".*?<option value="([^"]*)" selected', form.text, re.S
+        )
         if chosen:
             data[name] = chosen.group(1)
     data["email"] = "edited@example.org"
@@ -113,8 +123,10 @@ def test_edit_staff_and_flag_is_stored_in_legacy_form(client: TestClient, demo_d
     # The checkbox is left unticked: the flag becomes 0.
     response = client.post(f"/admin/staff/edit/{staff_id}", data=data)
     assert response.status_code == 302, response.text
-    assert scalar(demo_db_url, "SELECT EMAIL FROM STAFF WHERE STAFF_ID = :i", i=staff_id) == \
-        "edited@example.org"
+    assert (
+        scalar(demo_db_url, "SELECT EMAIL FROM STAFF WHERE STAFF_ID = :i", i=staff_id)
+        == "edited@example.org"
+    )
     assert scalar(demo_db_url, "SELECT ACTIVE FROM STAFF WHERE STAFF_ID = :i", i=staff_id) == 0
 
 
@@ -122,7 +134,8 @@ def test_composite_key_row_has_details_and_edit(client: TestClient, demo_db_url:
     engine = sa.create_engine(demo_db_url)
     with engine.connect() as conn:
         staff_id, code = conn.exec_driver_sql(
-            "SELECT STAFF_ID, TRAINING_CODE FROM CERTIFICATIONS ORDER BY 1, 2").first()
+            "SELECT STAFF_ID, TRAINING_CODE FROM CERTIFICATIONS ORDER BY 1, 2"
+        ).first()
     engine.dispose()
     page = client.get(f"/admin/certifications/details/{staff_id};{code}")
     assert page.status_code == 200
@@ -131,31 +144,49 @@ def test_composite_key_row_has_details_and_edit(client: TestClient, demo_db_url:
 
 def test_delete_asks_for_confirmation_then_deletes(client: TestClient, demo_db_url: str) -> None:
     code = new_code("D", 10)
-    client.post("/admin/departments/create",
-                data={"dept_code": code, "dept_name": "To delete", "created_date": "2026-01-05",
-                      "save": "Save"})
+    client.post(
+        "/admin/departments/create",
+        data={
+            "dept_code": code,
+            "dept_name": "To delete",
+            "created_date": "2026-01-05",
+            "save": "Save",
+        },
+    )
     dept_id = scalar(demo_db_url, "SELECT DEPT_ID FROM DEPARTMENTS WHERE DEPT_CODE = :c", c=code)
     confirm = client.get("/admin/departments/delete", params={"pks": str(dept_id)})
     assert confirm.status_code == 200
     assert "To delete" in confirm.text and 'method="post"' in confirm.text
-    assert scalar(demo_db_url, "SELECT COUNT(*) FROM DEPARTMENTS WHERE DEPT_ID = :i", i=dept_id) == 1
+    assert (
+        scalar(demo_db_url, "SELECT COUNT(*) FROM DEPARTMENTS WHERE DEPT_ID = :i", i=dept_id) == 1
+    )
     done = client.post("/admin/departments/delete", data={"pks": str(dept_id)})
     assert done.status_code == 303
-    assert scalar(demo_db_url, "SELECT COUNT(*) FROM DEPARTMENTS WHERE DEPT_ID = :i", i=dept_id) == 0
+    assert (
+        scalar(demo_db_url, "SELECT COUNT(*) FROM DEPARTMENTS WHERE DEPT_ID = :i", i=dept_id) == 0
+    )
 
 
 def test_deleting_several_rows_is_all_or_nothing(client: TestClient, demo_db_url: str) -> None:
     code = new_code("F", 10)
-    client.post("/admin/departments/create",
-                data={"dept_code": code, "dept_name": "Free", "created_date": "2026-01-05",
-                      "save": "Save"})
+    client.post(
+        "/admin/departments/create",
+        data={"dept_code": code, "dept_name": "Free", "created_date": "2026-01-05", "save": "Save"},
+    )
     free = scalar(demo_db_url, "SELECT DEPT_ID FROM DEPARTMENTS WHERE DEPT_CODE = :c", c=code)
     used = scalar(demo_db_url, "SELECT MIN(DEPT_ID) FROM STAFF")
     response = client.post("/admin/departments/delete", data={"pks": [str(free), str(used)]})
     assert response.status_code == 409
     assert "referenced" in response.text
-    assert scalar(demo_db_url, "SELECT COUNT(*) FROM DEPARTMENTS WHERE DEPT_ID IN (:a, :b)",
-                  a=free, b=used) == 2
+    assert (
+        scalar(
+            demo_db_url,
+            "SELECT COUNT(*) FROM DEPARTMENTS WHERE DEPT_ID IN (:a, :b)",
+            a=free,
+            b=used,
+        )
+        == 2
+    )
 
 
 def test_big_reference_is_a_key_input_validated_against_its_table(
@@ -164,13 +195,21 @@ def test_big_reference_is_a_key_input_validated_against_its_table(
     form = client.get("/admin/immunizations/create")
     assert form.status_code == 200
     # Staff has thousands of rows: a key input with a lookup, not a 2,000-option drop-down.
-    assert re.search(r'<input[^>]*data-lookup="staff"[^>]*name="staff_id"|'
-                     r'<input[^>]*name="staff_id"[^>]*data-lookup="staff"', form.text)
+    assert re.search(
+        r'<input[^>]*data-lookup="staff"[^>]*name="staff_id"|'
+        r'<input[^>]*name="staff_id"[^>]*data-lookup="staff"',
+        form.text,
+    )
     vaccine = scalar(demo_db_url, "SELECT MIN(VACCINE_CODE) FROM VACCINES")
     response = client.post(
         "/admin/immunizations/create",
-        data={"staff_id": "99999999", "vaccine_code": vaccine, "dose_no": "1",
-              "admin_date": "2026-01-05", "save": "Save"},
+        data={
+            "staff_id": "99999999",
+            "vaccine_code": vaccine,
+            "dose_no": "1",
+            "admin_date": "2026-01-05",
+            "save": "Save",
+        },
     )
     assert response.status_code == 400
     assert "No Staff" in response.text or "No staff" in response.text.lower()

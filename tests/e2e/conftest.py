@@ -37,12 +37,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         build_demo(engine, immunizations=2_000)
         engine.dispose()
         port = free_port()
-        env = {**os.environ, "DATADESK_DATABASE_URL": url, "DATADESK_VAR_DIR": str(var_dir),
-               "DATADESK_PORT": str(port)}
+        env = {
+            **os.environ,
+            "DATADESK_DATABASE_URL": url,
+            "DATADESK_VAR_DIR": str(var_dir),
+            "DATADESK_PORT": str(port),
+        }
         env.pop("DATADESK_CONFIG", None)
         log = (var_dir / "serve.log").open("w")
-        proc = subprocess.Popen([str(BIN / "datadesk"), "serve"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(BIN / "datadesk"), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(base, proc, var_dir / "serve.log")

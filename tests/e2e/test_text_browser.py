@@ -37,7 +37,9 @@ def test_list_page_reads_in_w3m(served: str) -> None:
 
 
 def test_search_filter_sort_and_page_as_plain_get_forms(served: str) -> None:
-    text = w3m_dump(f"{served}/admin/staff/list?" + urlencode({"search": "SMITH", "sort": "-last_name"}))
+    text = w3m_dump(
+        f"{served}/admin/staff/list?" + urlencode({"search": "SMITH", "sort": "-last_name"})
+    )
     assert "Staff" in text
     assert "Page 1" in text
     second = w3m_dump(f"{served}/admin/immunizations/list?page=2")
@@ -49,8 +51,16 @@ def test_create_edit_and_delete_by_form_posts(served: str, tmp_path: Path) -> No
     form = w3m_dump(f"{served}/admin/departments/create")
     assert "Dept code" in form or "Department code" in form or "Code" in form
     body = tmp_path / "create.txt"
-    body.write_text(urlencode({"dept_code": code, "dept_name": "Text Mode Dept",
-                               "created_date": "2026-02-01", "save": "Save"}))
+    body.write_text(
+        urlencode(
+            {
+                "dept_code": code,
+                "dept_name": "Text Mode Dept",
+                "created_date": "2026-02-01",
+                "save": "Save",
+            }
+        )
+    )
     shown = w3m_dump(f"{served}/admin/departments/create", body)
     assert "Text Mode Dept" in shown  # redirected to the new row's page
     listed = httpx2.get(f"{served}/admin/departments/list", params={"search": code}).text

@@ -47,7 +47,8 @@ class Measurement:
 
 def build_parser() -> argparse.ArgumentParser:
     """Options; the defaults are the measurement the SPEC's targets are stated for."""
-    parser = argparse.ArgumentParser(prog="python -m bench.grid", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.grid",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--database", help="a PostgreSQL server URL to use instead of SQLite "
                         "(a fresh database is created on it and dropped afterwards)")
     parser.add_argument("--immunizations", type=int, default=100_000)
@@ -138,6 +139,13 @@ def measure(server: Server, args: argparse.Namespace) -> Measurement:
     return Measurement(server.spec.name, wrk, cpu * 1000 / max(1, wrk.requests), load)
 
 
+def ratio(ours: WrkResult, theirs: WrkResult) -> float:
+    """Requests/s of ours over theirs (infinite when theirs completed nothing)."""
+    if theirs.requests_per_second <= 0:
+        return float("inf")
+    return ours.requests_per_second / theirs.requests_per_second
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -166,8 +174,8 @@ def report(results: list[Measurement], args: argparse.Namespace, backend: str,
         )
     by_name = {m.server: m for m in results}
     dd = by_name["datadesk"]
-    vs_sqladmin = dd.wrk.requests_per_second / by_name["plain sqladmin"].wrk.requests_per_second
-    vs_hand = dd.wrk.requests_per_second / by_name["hand-written"].wrk.requests_per_second
+    vs_sqladmin = ratio(dd.wrk, by_name["plain sqladmin"].wrk)
+    vs_hand = ratio(dd.wrk, by_name["hand-written"].wrk)
     p99 = dd.load.p99_ms if dd.load else float("nan")
     lines += [
         "",

@@ -141,9 +141,7 @@ class DatadeskConverter(ModelConverter):
     @converts("YesNoFlag", "ZeroOneFlag")
     def conv_flag(self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]) -> UnboundField:
         """Legacy Y/N and 0/1 flags are check boxes."""
-        kwargs["validators"] = [v for v in kwargs["validators"] if not _is_required(v)]
-        kwargs["validators"].append(validators.Optional())
-        return BooleanField(**kwargs)
+        return FlagField(**kwargs)
 
     @converts("Float", "REAL", "DOUBLE", "DOUBLE_PRECISION", "BINARY_DOUBLE", "BINARY_FLOAT")
     def conv_float(self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]) -> UnboundField:
@@ -199,6 +197,26 @@ def _is_required(validator: Any) -> bool:
     return isinstance(validator, (validators.InputRequired, validators.DataRequired))
 
 
-def field_class_for_text() -> type[Field]:
-    """The field used for a reference typed as a key (big referenced tables)."""
-    return StringField
+class FlagField(BooleanField):
+    """A check box for a legacy flag: unticked means False, never 'missing'."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kept = [v for v in kwargs.get("validators") or [] if not _is_required(v)]
+        kwargs["validators"] = [*kept, validators.Optional()]
+        super().__init__(*args, **kwargs)
+
+
+FIELD_BY_KIND: dict[str, type[Field]] = {
+    "boolean": FlagField,
+    "long_text": TextAreaField,
+    "float": FloatField,
+    "guid": GuidField,
+    "interval": IntervalField,
+    "datetime": OptionalDateTimeField,
+    "date": DateField,
+}
+
+
+def field_class_for(kind: str) -> type[Field] | None:
+    """The form field of a column kind, where the database type name alone is not enough."""
+    return FIELD_BY_KIND.get(kind)

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from wtforms import Form, StringField, TextAreaField, validators
 
 from datadesk.admin_views.cells import key_to_path, path_to_key_parts
-from datadesk.admin_views.forms import DatadeskConverter, ReferenceSelectField
+from datadesk.admin_views.forms import DatadeskConverter, ReferenceSelectField, field_class_for
 from datadesk.config.schema import AppConfig, ColumnConfig, Config, TableConfig
 from datadesk.errors import InvalidInput, NotFound
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
@@ -150,6 +150,8 @@ class DatadeskModelView(ModelView):
                 overrides[name] = TextAreaField
             elif widget == "text" and column.kind in {"text", "long_text"}:
                 overrides[name] = StringField
+            elif (by_kind := field_class_for(column.kind)) is not None:
+                overrides[name] = by_kind
             args[name] = field_args
         return await get_model_form(
             model=self.model,

@@ -59,7 +59,8 @@ class _Connection:
 
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(
-            self.host, self.port, limit=READ_LIMIT)
+            self.host, self.port, limit=READ_LIMIT
+        )
 
     def close(self) -> None:
         if self.writer is not None:
@@ -99,8 +100,10 @@ async def _run(url: str, users: int, interval: float, seconds: float) -> LoadRes
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    request = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: datadesk-bench\r\n"
-               "Accept: text/html\r\n\r\n").encode()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: datadesk-bench\r\n"
+        "Accept: text/html\r\n\r\n"
+    ).encode()
     connections = [_Connection(host, port, request) for _ in range(users)]
     await asyncio.gather(*(c.open() for c in connections))
     # perf_counter, not loop.time(): uvloop's clock has millisecond resolution.
@@ -125,8 +128,14 @@ async def _run(url: str, users: int, interval: float, seconds: float) -> LoadRes
                 lags.append(sent - due)
             try:
                 status = await asyncio.wait_for(connection.get(), REQUEST_TIMEOUT_SECONDS)
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                    TimeoutError, ValueError, IndexError):
+            except (
+                OSError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                TimeoutError,
+                ValueError,
+                IndexError,
+            ):
                 connection.close()
                 errors += 1
             else:
@@ -149,15 +158,21 @@ async def _run(url: str, users: int, interval: float, seconds: float) -> LoadRes
     latencies.sort()
     lags.sort()
     return LoadResult(
-        scheduled=scheduled, completed=len(latencies), errors=errors, seconds=elapsed,
-        p50_ms=percentile(latencies, 0.50), p90_ms=percentile(latencies, 0.90),
-        p99_ms=percentile(latencies, 0.99), max_ms=latencies[-1] if latencies else math.nan,
+        scheduled=scheduled,
+        completed=len(latencies),
+        errors=errors,
+        seconds=elapsed,
+        p50_ms=percentile(latencies, 0.50),
+        p90_ms=percentile(latencies, 0.90),
+        p99_ms=percentile(latencies, 0.99),
+        max_ms=latencies[-1] if latencies else math.nan,
         generator_lag_p99_ms=percentile(lags, 0.99) * 1000,
     )
 
 
-def run_constant_load(url: str, *, users: int = 80, interval: float = 2.0,
-                      seconds: float = 20.0) -> LoadResult:
+def run_constant_load(
+    url: str, *, users: int = 80, interval: float = 2.0, seconds: float = 20.0
+) -> LoadResult:
     """Run the open-loop load against one URL; bounded to seconds + 40 s at most."""
     try:
         import uvloop

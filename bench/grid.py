@@ -47,22 +47,28 @@ class Measurement:
 
 def build_parser() -> argparse.ArgumentParser:
     """Options; the defaults are the measurement the SPEC's targets are stated for."""
-    parser = argparse.ArgumentParser(prog="python -m bench.grid",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--database", help="a PostgreSQL server URL to use instead of SQLite "
-                        "(a fresh database is created on it and dropped afterwards)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.grid", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--database",
+        help="a PostgreSQL server URL to use instead of SQLite "
+        "(a fresh database is created on it and dropped afterwards)",
+    )
     parser.add_argument("--immunizations", type=int, default=100_000)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--connections", type=int, default=80, help="wrk connections (80)")
     parser.add_argument("--seconds", type=float, default=15, help="wrk duration (15)")
     parser.add_argument("--warmup", type=float, default=3, help="wrk warm-up seconds (3)")
     parser.add_argument("--users", type=int, default=80, help="constant-load users (80)")
-    parser.add_argument("--interval", type=float, default=2.0,
-                        help="seconds between one user's requests (2)")
+    parser.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between one user's requests (2)"
+    )
     parser.add_argument("--load-seconds", type=float, default=20, help="constant-load run (20)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary folder (database, server logs)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (database, server logs)"
+    )
     return parser
 
 
@@ -83,8 +89,10 @@ def bench_database(server_url: str | None, work_dir: Path) -> Iterator[str]:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
-            conn.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+            conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
         admin.dispose()
 
@@ -100,8 +108,10 @@ def build_database(url: str, immunizations: int) -> None:
         build_demo(engine, immunizations=immunizations)
     finally:
         engine.dispose()
-    say(f"demo database built with {immunizations:,} immunizations "
-        f"({time.perf_counter() - started:.1f} s)")
+    say(
+        f"demo database built with {immunizations:,} immunizations "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
 
 
 def check_same_rows(servers: Sequence[Server]) -> int:
@@ -112,8 +122,10 @@ def check_same_rows(servers: Sequence[Server]) -> int:
         if reference is None:
             reference = keys
         elif keys != reference:
-            raise BenchError(f"{server.spec.name} shows rows {keys[:5]}... but "
-                             f"{servers[0].spec.name} shows {reference[:5]}...")
+            raise BenchError(
+                f"{server.spec.name} shows rows {keys[:5]}... but "
+                f"{servers[0].spec.name} shows {reference[:5]}..."
+            )
     assert reference is not None
     return len(reference)
 
@@ -121,19 +133,24 @@ def check_same_rows(servers: Sequence[Server]) -> int:
 def measure(server: Server, args: argparse.Namespace) -> Measurement:
     """Warm up, run wrk, then the constant load, against one server."""
     if args.warmup > 0:
-        run_wrk(server.url, threads=args.threads, connections=args.connections,
-                seconds=args.warmup)
+        run_wrk(server.url, threads=args.threads, connections=args.connections, seconds=args.warmup)
     cpu_before = server.cpu_seconds()
-    wrk = run_wrk(server.url, threads=args.threads, connections=args.connections,
-                  seconds=args.seconds)
+    wrk = run_wrk(
+        server.url, threads=args.threads, connections=args.connections, seconds=args.seconds
+    )
     cpu = server.cpu_seconds() - cpu_before
-    say(f"{server.spec.name}: {wrk.requests_per_second:,.1f} req/s, p50 {wrk.p50_ms:.1f} ms, "
-        f"p99 {wrk.p99_ms:.1f} ms, {wrk.errors} errors")
+    say(
+        f"{server.spec.name}: {wrk.requests_per_second:,.1f} req/s, p50 {wrk.p50_ms:.1f} ms, "
+        f"p99 {wrk.p99_ms:.1f} ms, {wrk.errors} errors"
+    )
     time.sleep(1)
-    load = run_constant_load(server.url, users=args.users, interval=args.interval,
-                             seconds=args.load_seconds)
-    say(f"{server.spec.name}: constant {args.users / args.interval:g} req/s: "
-        f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.errors} errors")
+    load = run_constant_load(
+        server.url, users=args.users, interval=args.interval, seconds=args.load_seconds
+    )
+    say(
+        f"{server.spec.name}: constant {args.users / args.interval:g} req/s: "
+        f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.errors} errors"
+    )
     if server.process is None or server.process.poll() is not None:
         raise BenchError(f"{server.spec.name} died during the run:\n{server.log_tail()}")
     return Measurement(server.spec.name, wrk, cpu * 1000 / max(1, wrk.requests), load)
@@ -150,8 +167,9 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def report(results: list[Measurement], args: argparse.Namespace, backend: str,
-           rows: int) -> list[str]:
+def report(
+    results: list[Measurement], args: argparse.Namespace, backend: str, rows: int
+) -> list[str]:
     """The table and the ratio lines."""
     rate = args.users / args.interval
     lines = [
@@ -187,8 +205,10 @@ def report(results: list[Measurement], args: argparse.Namespace, backend: str,
         f" {verdict(p99 < TARGET_P99_MS)}",
     ]
     errors = sum(m.wrk.errors + (m.load.errors if m.load else 0) for m in results)
-    lines.append(f"errors in responses                {errors:8d}     target 0         "
-                 f"{verdict(errors == 0)}")
+    lines.append(
+        f"errors in responses                {errors:8d}     target 0         "
+        f"{verdict(errors == 0)}"
+    )
     return lines
 
 
@@ -230,14 +250,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(work_dir, ignore_errors=True)
     print("\n".join(report(results, args, backend, rows)), flush=True)
     if args.json:
-        args.json.write_text(json.dumps({
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-            "backend": backend,
-            "argv": list(argv if argv is not None else sys.argv[1:]),
-            "results": [{**dataclasses.asdict(m), "wrk": {
-                k: v for k, v in dataclasses.asdict(m.wrk).items() if k != "output"}}
-                for m in results],
-        }, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+                    "backend": backend,
+                    "argv": list(argv if argv is not None else sys.argv[1:]),
+                    "results": [
+                        {
+                            **dataclasses.asdict(m),
+                            "wrk": {
+                                k: v for k, v in dataclasses.asdict(m.wrk).items() if k != "output"
+                            },
+                        }
+                        for m in results
+                    ],
+                },
+                indent=2,
+            )
+        )
     errors = sum(m.wrk.errors + (m.load.errors if m.load else 0) for m in results)
     return 1 if errors else 0
 

@@ -28,6 +28,7 @@ from starlette.templating import Jinja2Templates
 from bench.tables import reflect_tables
 
 LIST_PATH = "/admin/immunizations/list"
+DETAIL_PATTERN = r'href="/admin/immunizations/details/([^"]+)"'  # a row's key, from its link
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
 TEMPLATES = Path(__file__).parent / "templates"
@@ -121,4 +122,6 @@ def create_app(database_url: str | None = None) -> Starlette:
             },
         )
 
-    return Starlette(routes=[Route(LIST_PATH, immunizations)])
+    app = Starlette(routes=[Route(LIST_PATH, immunizations)])
+    app.state.engine = grid.engine
+    return app

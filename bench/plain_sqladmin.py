@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from bench.tables import column_name, reflect_tables
 
 LIST_PATH = "/admin/immunization/list"
+DETAIL_PATTERN = r'/admin/immunization/details/([^"]+)"'  # a row's key, from its details link
 
 
 def _labeller(*names: str) -> Any:
@@ -41,8 +42,9 @@ def create_app(database_url: str | None = None) -> Starlette:
     url = database_url or os.environ["BENCH_DATABASE_URL"]
     engine = sa.create_engine(url)
     tables = reflect_tables(engine, lower_keys=False)
-    imm, staff, students, vaccines = (tables[n] for n in
-                                      ("immunizations", "staff", "students", "vaccines"))
+    imm, staff, students, vaccines = (
+        tables[n] for n in ("immunizations", "staff", "students", "vaccines")
+    )
 
     class Base(DeclarativeBase):
         pass
@@ -53,13 +55,15 @@ def create_app(database_url: str | None = None) -> Starlette:
 
     class Staff(Base):
         __table__ = staff
-        __str__ = _labeller(*(column_name(staff, n)
-                              for n in ("last_name", "first_name", "employee_no")))
+        __str__ = _labeller(
+            *(column_name(staff, n) for n in ("last_name", "first_name", "employee_no"))
+        )
 
     class Student(Base):
         __table__ = students
-        __str__ = _labeller(*(column_name(students, n)
-                              for n in ("last_name", "first_name", "student_no")))
+        __str__ = _labeller(
+            *(column_name(students, n) for n in ("last_name", "first_name", "student_no"))
+        )
 
     class Immunization(Base):
         __table__ = imm
@@ -73,12 +77,19 @@ def create_app(database_url: str | None = None) -> Starlette:
     class ImmunizationAdmin(ModelView, model=Immunization):
         page_size = 50
         column_list: Any = [
-            col("imm_id"), col("admin_date"), "staff", "student", "vaccine", col("dose_no"),
-            col("lot_number"), col("verified"),
+            col("imm_id"),
+            col("admin_date"),
+            "staff",
+            "student",
+            "vaccine",
+            col("dose_no"),
+            col("lot_number"),
+            col("verified"),
         ]
         column_default_sort: Any = [(col("admin_date"), True), (col("imm_id"), False)]
 
     app = Starlette()
+    app.state.engine = engine
     admin = Admin(app, engine, title="Plain sqladmin")
     admin.add_view(ImmunizationAdmin)
     return app

@@ -18,10 +18,26 @@ from bench import handwritten, plain_sqladmin
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+DATADESK_LIST_PATH = "/admin/immunizations/list"
+DATADESK_DETAIL_PATTERN = r'href="/admin/immunizations/details/([^"]+)"'  # from the View link
 
 
 class BenchError(Exception):
     """The benchmark itself broke: a server did not start or answered wrongly."""
+
+
+def row_keys(html: str, detail_pattern: str) -> list[str]:
+    """The keys of the rows of a page's table body, in order, from each row's details link;
+    ValueError when there are no rows or a row has no such link."""
+    start, end = html.find("<tbody"), html.find("</tbody>")
+    body = html[start:end] if 0 <= start < end else ""
+    rows = body.count("<tr")
+    if rows == 0:
+        raise ValueError("no table rows")
+    keys = list(dict.fromkeys(re.findall(detail_pattern, body)))
+    if len(keys) != rows:
+        raise ValueError(f"{rows} rows but {len(keys)} row links")
+    return keys
 
 
 def free_port() -> int:
@@ -62,8 +78,12 @@ class Server:
         log = self.log_path.open("wb")
         self._log = log
         self.process = subprocess.Popen(
-            self.spec.command, env={**os.environ, **self.spec.env}, cwd=REPO,
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            self.spec.command,
+            env=self._environment(),
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -76,8 +96,14 @@ class Server:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.2)
-        raise BenchError(f"{self.spec.name} did not answer within {timeout:.0f} s:\n"
-                         f"{self.log_tail()}")
+        raise BenchError(
+            f"{self.spec.name} did not answer within {timeout:.0f} s:\n{self.log_tail()}"
+        )
+
+    def _environment(self) -> dict[str, str]:
+        # The caller's DATADESK_* settings (a config file, debug) must not change what runs.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("DATADESK_")}
+        return {**inherited, **self.spec.env}
 
     def fetch_keys(self) -> list[str]:
         """GET the page once; the keys of its rows, in order (BenchError unless 200)."""
@@ -85,14 +111,10 @@ class Server:
             if response.status != 200:
                 raise BenchError(f"{self.spec.name}: {self.url} answered {response.status}")
             html = response.read().decode("utf-8")
-        body = html[html.find("<tbody"):html.find("</tbody>")]
-        if body.count("<tr") == 0:
-            raise BenchError(f"{self.spec.name}: no table rows at {self.url}")
-        keys = list(dict.fromkeys(re.findall(self.spec.detail_pattern, body)))
-        if len(keys) != body.count("<tr"):
-            raise BenchError(f"{self.spec.name}: {body.count('<tr')} rows but "
-                             f"{len(keys)} row links at {self.url}")
-        return keys
+        try:
+            return row_keys(html, self.spec.detail_pattern)
+        except ValueError as exc:
+            raise BenchError(f"{self.spec.name} at {self.url}: {exc}") from None
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the server process has used so far."""
@@ -123,29 +145,60 @@ class Server:
 
 def uvicorn_command(factory: str, port: int) -> list[str]:
     """One uvicorn worker serving an app factory on 127.0.0.1 (access log off, as datadesk)."""
-    return [str(BIN / "python"), "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-            "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"]
+    return [
+        str(BIN / "python"),
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
 
 
 def grid_servers(database_url: str, var_dir: Path) -> list[Server]:
     """datadesk, plain sqladmin and the hand-written page, each on its own free port."""
     servers = []
     port = free_port()
-    datadesk_env = {"DATADESK_DATABASE_URL": database_url, "DATADESK_VAR_DIR": str(var_dir),
-                    "DATADESK_PORT": str(port)}
-    servers.append(Server(ServerSpec(
-        "datadesk", [str(BIN / "datadesk"), "serve"], datadesk_env,
-        "/admin/immunizations/list", r'href="/admin/immunizations/details/([^"]+)"',
-    ), port, var_dir / "datadesk.log"))
-    for name, module, path, pattern in (
-        ("plain sqladmin", "plain_sqladmin", plain_sqladmin.LIST_PATH,
-         r'/admin/immunization/details/([^"]+)"'),
-        ("hand-written", "handwritten", handwritten.LIST_PATH,
-         r'href="/admin/immunizations/details/([^"]+)"'),
-    ):
+    datadesk_env = {
+        "DATADESK_DATABASE_URL": database_url,
+        "DATADESK_VAR_DIR": str(var_dir),
+        "DATADESK_PORT": str(port),
+    }
+    servers.append(
+        Server(
+            ServerSpec(
+                "datadesk",
+                [str(BIN / "datadesk"), "serve"],
+                datadesk_env,
+                DATADESK_LIST_PATH,
+                DATADESK_DETAIL_PATTERN,
+            ),
+            port,
+            var_dir / "datadesk.log",
+        )
+    )
+    for name, module in (("plain sqladmin", plain_sqladmin), ("hand-written", handwritten)):
         port = free_port()
-        servers.append(Server(ServerSpec(
-            name, uvicorn_command(f"bench.{module}:create_app", port),
-            {"BENCH_DATABASE_URL": database_url, "PYTHONPATH": str(REPO)}, path, pattern,
-        ), port, var_dir / f"{module}.log"))
+        short = module.__name__.rsplit(".", 1)[1]
+        servers.append(
+            Server(
+                ServerSpec(
+                    name,
+                    uvicorn_command(f"{module.__name__}:create_app", port),
+                    {"BENCH_DATABASE_URL": database_url, "PYTHONPATH": str(REPO)},
+                    module.LIST_PATH,
+                    module.DETAIL_PATTERN,
+                ),
+                port,
+                var_dir / f"{short}.log",
+            )
+        )
     return servers

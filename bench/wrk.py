@@ -47,7 +47,8 @@ def parse_wrk(output: str) -> WrkResult:
         for m in re.finditer(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.MULTILINE)
     }
     socket = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return WrkResult(
         requests=int(total.group(1)),
@@ -62,16 +63,25 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
-def run_wrk(url: str, *, threads: int, connections: int, seconds: float,
-             timeout_seconds: float = 30.0) -> WrkResult:
+def run_wrk(
+    url: str, *, threads: int, connections: int, seconds: float, timeout_seconds: float = 30.0
+) -> WrkResult:
     """Run wrk against one URL for a bounded time and parse its report.
 
     The per-request timeout is long so that a slow server is measured as slow (high latency,
     few requests/s) rather than reported as failing."""
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s",
-               f"--timeout={timeout_seconds:g}s", "--latency", url]
-    done = subprocess.run(command, capture_output=True, text=True, check=False,
-                          timeout=seconds + timeout_seconds + 30)
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        f"--timeout={timeout_seconds:g}s",
+        "--latency",
+        url,
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, timeout=seconds + timeout_seconds + 30
+    )
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip()}")
     return parse_wrk(done.stdout)

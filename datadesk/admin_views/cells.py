@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from datadesk.models.catalog import ColumnInfo
 
@@ -43,8 +44,16 @@ def format_cell(column: ColumnInfo, value: Any, *, truncate: bool = True) -> str
 def key_to_path(values: list[Any] | tuple[Any, ...]) -> str:
     """Encode key values as one URL path segment (';' separates parts of a composite key)."""
     if len(values) == 1:
-        return _key_part(values[0])
+        value = values[0]
+        return str(value) if type(value) is int else _key_part(value)
     return ";".join(_key_part(v).replace("\\", "\\\\").replace(";", r"\;") for v in values)
+
+
+def key_href(values: list[Any] | tuple[Any, ...]) -> str:
+    """A key as it appears in a URL path: ``key_to_path`` percent-encoded (integers as is)."""
+    if len(values) == 1 and type(values[0]) is int:
+        return str(values[0])
+    return quote(key_to_path(values), safe="")
 
 
 def _key_part(value: Any) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
-from datadesk.admin_views.cells import format_cell, key_to_path
+from datadesk.admin_views.cells import format_cell, key_href, key_to_path
 from datadesk.admin_views.model_view import DatadeskModelView
 from datadesk.models.count_cache import CountCache
 from datadesk.models.grid_query import GridState, filter_kind
@@ -63,25 +63,27 @@ class GridPage:
         with session_factory() as session:
             rows = session.execute(grid.rows_statement(state)).mappings().all()
         columns = grid.columns
+        targets = [
+            f"{self.root}/{c.foreign_key.target_table}/details/" if c.foreign_key else None
+            for c in columns
+        ]
+        key_names = view.table_info.primary_key
+        memo: dict[tuple[str, Any], str] = {}
         table_rows = []
         raw_keys = []
         for row in rows:
-            labels = grid.row_labels(row)
+            labels = grid.row_labels(row, memo)
             cells: list[tuple[str, str | None]] = []
-            for column in columns:
+            for column, target in zip(columns, targets, strict=True):
                 value = row[column.name]
-                ref = labels.get(column.name)
-                if ref is not None and column.foreign_key is not None:
-                    href = (
-                        f"{self.root}/{column.foreign_key.target_table}/details/"
-                        f"{quote(key_to_path([value]), safe='')}"
-                    )
-                    cells.append((ref, href))
+                ref = labels.get(column.name) if target is not None else None
+                if ref is not None:
+                    cells.append((ref, f"{target}{key_href([value])}"))
                 else:
                     cells.append((format_cell(column, value), None))
-            raw_key = key_to_path([row[n] for n in view.table_info.primary_key])
-            raw_keys.append(raw_key)
-            table_rows.append((quote(raw_key, safe=""), cells))
+            key_values = [row[n] for n in key_names]
+            raw_keys.append(key_to_path(key_values))
+            table_rows.append((key_href(key_values), cells))
         has_next = len(rows) == state.page_size and (is_capped or page < last_page)
         return {
             "state": state,

@@ -123,6 +123,7 @@ class GridQuery:
         self.filter_columns = {name: table.columns[name] for name in filter_columns}
         self.default_sort = tuple(_parse_sort_item(item) for item in default_sort)
         self._label_joins = self._plan_label_joins()
+        self._unfiltered: sa.Select[Any] | None = None  # built once; statements are immutable
 
     # -- parsing ------------------------------------------------------------------------------
 
@@ -247,6 +248,16 @@ class GridQuery:
 
     def base_select(self, state: GridState | None = None) -> sa.Select[Any]:
         """Unpaged, unordered SELECT of the grid's columns with label joins and WHERE terms."""
+        if self._unfiltered is None:
+            self._unfiltered = self._build_select()
+        stmt = self._unfiltered
+        if state is not None:
+            clauses = self.where_clauses(state)
+            if clauses:
+                stmt = stmt.where(*clauses)
+        return stmt
+
+    def _build_select(self) -> sa.Select[Any]:
         t = self.table.table
         wanted = list(dict.fromkeys([*self.table.primary_key, *(c.name for c in self.columns)]))
         selected: list[Any] = [t.c[self.table.columns[n].db_name].label(n) for n in wanted]
@@ -260,12 +271,7 @@ class GridQuery:
                 alias.c[db_name].label(f"{join.column.name}__{attr}")
                 for attr, db_name in join.label_columns
             )
-        stmt = sa.select(*selected).select_from(from_clause)
-        if state is not None:
-            clauses = self.where_clauses(state)
-            if clauses:
-                stmt = stmt.where(*clauses)
-        return stmt
+        return sa.select(*selected).select_from(from_clause)
 
     def count_statement(self, state: GridState, cap: int) -> sa.Select[Any]:
         """COUNT over at most cap+1 matching rows, so a huge table never forces a full count."""
@@ -287,14 +293,26 @@ class GridQuery:
             )
         )
 
-    def row_labels(self, row: Any) -> dict[str, str]:
-        """Readable labels of the rows referenced by one result row, by FK column name."""
+    def row_labels(
+        self, row: Any, memo: dict[tuple[str, Any], str] | None = None
+    ) -> dict[str, str]:
+        """Readable labels of the rows referenced by one result row, by FK column name.
+
+        ``memo`` shares labels across the rows of one page (many rows name the same target).
+        """
         labels: dict[str, str] = {}
         for join in self._label_joins:
-            if row[join.column.name] is None:
+            name = join.column.name
+            value = row[name]
+            if value is None:
                 continue
-            values = {attr: row[f"{join.column.name}__{attr}"] for attr, _ in join.label_columns}
-            labels[join.column.name] = format_row_label(join.target, values)
+            if memo is not None and (name, value) in memo:
+                labels[name] = memo[(name, value)]
+                continue
+            values = {attr: row[f"{name}__{attr}"] for attr, _ in join.label_columns}
+            labels[name] = format_row_label(join.target, values)
+            if memo is not None:
+                memo[(name, value)] = labels[name]
         return labels
 
     def _plan_label_joins(self) -> list[_LabelJoin]:

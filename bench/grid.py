@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -36,13 +37,22 @@ TARGET_P99_MS = 100.0
 
 
 @dataclasses.dataclass
+class Round:
+    """One closed-loop run of one server."""
+
+    wrk: WrkResult
+    cpu_ms_per_request: float
+
+
+@dataclasses.dataclass
 class Measurement:
-    """The results of one server."""
+    """The results of one server: the median closed-loop round and the constant load."""
 
     server: str
     wrk: WrkResult
     cpu_ms_per_request: float
     load: LoadResult | None
+    round_rates: list[float]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--connections", type=int, default=80, help="wrk connections (80)")
     parser.add_argument("--seconds", type=float, default=15, help="wrk duration (15)")
     parser.add_argument("--warmup", type=float, default=3, help="wrk warm-up seconds (3)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="closed-loop rounds, servers interleaved; the median round is reported (1)",
+    )
     parser.add_argument("--users", type=int, default=80, help="constant-load users (80)")
     parser.add_argument(
         "--interval", type=float, default=2.0, help="seconds between one user's requests (2)"
@@ -130,19 +146,25 @@ def check_same_rows(servers: Sequence[Server]) -> int:
     return len(reference)
 
 
-def measure(server: Server, args: argparse.Namespace) -> Measurement:
-    """Warm up, run wrk, then the constant load, against one server."""
-    if args.warmup > 0:
+def closed_loop(server: Server, args: argparse.Namespace, *, warm_up: bool) -> Round:
+    """One wrk run against one server (after a warm-up at the same concurrency)."""
+    if warm_up and args.warmup > 0:
         run_wrk(server.url, threads=args.threads, connections=args.connections, seconds=args.warmup)
     cpu_before = server.cpu_seconds()
     wrk = run_wrk(
         server.url, threads=args.threads, connections=args.connections, seconds=args.seconds
     )
-    cpu = server.cpu_seconds() - cpu_before
+    cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / max(1, wrk.requests)
     say(
         f"{server.spec.name}: {wrk.requests_per_second:,.1f} req/s, p50 {wrk.p50_ms:.1f} ms, "
-        f"p99 {wrk.p99_ms:.1f} ms, {wrk.errors} errors"
+        f"p99 {wrk.p99_ms:.1f} ms, {wrk.errors} errors, {cpu_ms:.2f} CPU ms/req"
     )
+    check_alive(server)
+    return Round(wrk, cpu_ms)
+
+
+def constant_load(server: Server, args: argparse.Namespace) -> LoadResult:
+    """The open-loop constant load against one server."""
     time.sleep(1)
     load = run_constant_load(
         server.url, users=args.users, interval=args.interval, seconds=args.load_seconds
@@ -151,9 +173,36 @@ def measure(server: Server, args: argparse.Namespace) -> Measurement:
         f"{server.spec.name}: constant {args.users / args.interval:g} req/s: "
         f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.errors} errors"
     )
+    check_alive(server)
+    return load
+
+
+def check_alive(server: Server) -> None:
+    """BenchError when the server process has exited."""
     if server.process is None or server.process.poll() is not None:
         raise BenchError(f"{server.spec.name} died during the run:\n{server.log_tail()}")
-    return Measurement(server.spec.name, wrk, cpu * 1000 / max(1, wrk.requests), load)
+
+
+def measure_all(servers: Sequence[Server], args: argparse.Namespace) -> list[Measurement]:
+    """Closed-loop rounds (servers interleaved within each round), then the constant load."""
+    rounds: dict[str, list[Round]] = {s.spec.name: [] for s in servers}
+    for number in range(args.rounds):
+        for server in servers:
+            rounds[server.spec.name].append(closed_loop(server, args, warm_up=number == 0))
+    results = []
+    for server in servers:
+        runs = sorted(rounds[server.spec.name], key=lambda r: r.wrk.requests_per_second)
+        median = runs[len(runs) // 2]
+        results.append(
+            Measurement(
+                server.spec.name,
+                median.wrk,
+                median.cpu_ms_per_request,
+                constant_load(server, args),
+                [r.wrk.requests_per_second for r in rounds[server.spec.name]],
+            )
+        )
+    return results
 
 
 def ratio(ours: WrkResult, theirs: WrkResult) -> float:
@@ -176,9 +225,11 @@ def report(
         "",
         f"Grid list page: {rows} rows of {args.immunizations:,} immunizations on {backend}, "
         "one uvicorn worker per server",
-        f"closed loop: wrk -t{args.threads} -c{args.connections} -d{args.seconds:g}s --latency;"
-        f" constant load: {args.users} users x 1 request / {args.interval:g} s = {rate:g} req/s"
+        f"closed loop: wrk -t{args.threads} -c{args.connections} -d{args.seconds:g}s --latency"
+        + (f", median of {args.rounds} interleaved rounds" if args.rounds > 1 else "")
+        + f"; constant load: {args.users} users x 1 request / {args.interval:g} s = {rate:g} req/s"
         f" for {args.load_seconds:g} s (open loop)",
+        f"{os.cpu_count()} CPUs, shared by the server under test and the load generator",
         "",
         f"{'server':<16}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'CPU ms/req':>12}"
         f"  |{'const p50':>10}{'const p99':>10}{'errors':>8}",
@@ -190,6 +241,15 @@ def report(
             f"{m.wrk.p99_ms:>9.1f}{m.wrk.errors:>8}{m.cpu_ms_per_request:>12.2f}  |"
             + (f"{load.p50_ms:>10.1f}{load.p99_ms:>10.1f}{load.errors:>8}" if load else "")
         )
+    if args.rounds > 1:
+        lines.append("")
+        lines += [
+            f"{m.server:<16}rounds: " + ", ".join(f"{r:,.1f}" for r in m.round_rates) + " req/s"
+            for m in results
+        ]
+    lags = [f"{m.server} {m.load.generator_lag_p99_ms:.1f} ms" for m in results if m.load]
+    if lags:
+        lines.append("constant-load generator's own lateness at p99: " + ", ".join(lags))
     by_name = {m.server: m for m in results}
     dd = by_name["datadesk"]
     vs_sqladmin = ratio(dd.wrk, by_name["plain sqladmin"].wrk)
@@ -199,7 +259,7 @@ def report(
         "",
         f"datadesk / plain sqladmin req/s  {vs_sqladmin:8.2f}x   target >= "
         f"{TARGET_VS_SQLADMIN:g}x    {verdict(vs_sqladmin >= TARGET_VS_SQLADMIN)}",
-        f"datadesk / hand-written req/s    {vs_hand:8.2f}x   target >= "
+        f"datadesk / hand-written req/s    {vs_hand:8.3f}x   target >= "
         f"{TARGET_VS_HANDWRITTEN:g}x   {verdict(vs_hand >= TARGET_VS_HANDWRITTEN)}",
         f"datadesk p99 at {rate:g} req/s        {p99:8.1f} ms  target < {TARGET_P99_MS:g} ms "
         f" {verdict(p99 < TARGET_P99_MS)}",
@@ -234,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 say(f"{server.spec.name} answers at {server.url}")
             rows = check_same_rows(servers)
             say(f"all three show the same {rows} rows")
-            results = [measure(server, args) for server in servers]
+            results = measure_all(servers, args)
             check_same_rows(servers)
             for server in servers:
                 server.stop()

@@ -76,7 +76,7 @@ def create_app(database_url: str | None = None) -> Starlette:
 
     class ImmunizationAdmin(ModelView, model=Immunization):
         page_size = 50
-        column_list: Any = [
+        column_list = [
             col("imm_id"),
             col("admin_date"),
             "staff",
@@ -86,7 +86,7 @@ def create_app(database_url: str | None = None) -> Starlette:
             col("lot_number"),
             col("verified"),
         ]
-        column_default_sort: Any = [(col("admin_date"), True), (col("imm_id"), False)]
+        column_default_sort = [(col("admin_date"), True), (col("imm_id"), False)]
 
     app = Starlette()
     app.state.engine = engine

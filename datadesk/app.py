@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         config=runtime.config,
         records=runtime.records,
         choices=ChoiceCache(runtime.records, runtime.catalog, runtime.config.app.select_limit),
+        db_threads=anyio.CapacityLimiter(runtime.config.database.pool_size),
     )
     for table in sorted(runtime.catalog.tables.values(), key=lambda t: t.label_plural.lower()):
         admin.add_view(build_model_view(table, services))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
 
+import anyio
 import anyio.to_thread
 import sqlalchemy as sa
 from sqladmin import ModelView
@@ -23,6 +24,8 @@ from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
 from datadesk.models.grid_query import GridQuery, coerce_value, format_row_label, label_attributes
 from datadesk.models.records import RecordStore
 
+T = TypeVar("T")
+DEFAULT_DB_THREADS = 5
 LIST_SKIP_KINDS = {"long_text", "binary"}
 MAX_SELECT_OPTIONS = 5000  # `widget: select` on a reference never renders more options than this
 
@@ -35,6 +38,14 @@ class ViewServices:
     config: Config
     records: RecordStore
     choices: ChoiceCache
+    db_threads: anyio.CapacityLimiter = field(
+        default_factory=lambda: anyio.CapacityLimiter(DEFAULT_DB_THREADS)
+    )
+
+    async def run_db(self, func: Callable[..., T], *args: Any) -> T:
+        """Run blocking database work in a worker thread; threads are capped at the size of
+        the connection pool, since more only fight over the GIL and wait for a connection."""
+        return await anyio.to_thread.run_sync(func, *args, limiter=self.db_threads)
 
 
 class ChoiceCache:
@@ -72,8 +83,8 @@ class ChoiceCache:
             )
             .limit(limit + 1)
         )
-        with self.records.session_factory() as session:
-            rows = session.execute(stmt).mappings().all()
+        with self.records.reading() as conn:
+            rows = conn.execute(stmt).mappings().all()
         result: list[tuple[Any, str]] | None
         if len(rows) > limit:
             result = None
@@ -183,7 +194,7 @@ class DatadeskModelView(ModelView):
         options = None
         if widget != "lookup":
             limit = MAX_SELECT_OPTIONS if widget == "select" else None
-            options = await anyio.to_thread.run_sync(
+            options = await self.services.run_db(
                 self.services.choices.options, target, fk.target_column, limit
             )
 
@@ -238,13 +249,13 @@ class DatadeskModelView(ModelView):
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
         """Insert a row from the create form's fields only."""
         values = self._clean(data, self.create_fields)
-        return await anyio.to_thread.run_sync(self.services.records.insert, self.table_info, values)
+        return await self.services.run_db(self.services.records.insert, self.table_info, values)
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
         """Update a row from the edit form's fields only (keys are never changed)."""
         key = self.parse_key(pk)
         values = self._clean(data, self.edit_fields)
-        return await anyio.to_thread.run_sync(
+        return await self.services.run_db(
             self.services.records.update, self.table_info, key, values
         )
 
@@ -299,8 +310,8 @@ class ReferenceExists:
             .where(t.c[self.column.db_name] == value)
             .limit(1)
         )
-        with self.services.records.session_factory() as session:
-            found = session.execute(stmt).first()
+        with self.services.records.reading() as conn:
+            found = conn.execute(stmt).first()
         if found is None:
             raise validators.ValidationError(
                 f"No {self.target.label} with {self.column.label} {raw}"

@@ -46,13 +46,11 @@ class GridPage:
             params, page_size=view.page_size_value, page_size_options=app.page_size_options
         )
         count_key = tuple(state.query_items(page=1, sort=(), page_size=0))
-        session_factory = view.services.records.session_factory
+        records = view.services.records
 
         def compute_count() -> int:
-            with session_factory() as session:
-                return int(
-                    session.execute(grid.count_statement(state, self.count_cap)).scalar_one()
-                )
+            with records.reading() as conn:
+                return int(conn.execute(grid.count_statement(state, self.count_cap)).scalar_one())
 
         count = self.counts.get_or_compute(view.table_info.name, count_key, compute_count)
         is_capped = count > self.count_cap
@@ -60,8 +58,8 @@ class GridPage:
         page = state.page if is_capped else min(state.page, last_page)
         if page != state.page:
             return {"state": state, "page": page}
-        with session_factory() as session:
-            rows = session.execute(grid.rows_statement(state)).mappings().all()
+        with records.reading() as conn:
+            rows = conn.execute(grid.rows_statement(state)).mappings().all()
         columns = grid.columns
         targets = [
             f"{self.root}/{c.foreign_key.target_table}/details/" if c.foreign_key else None

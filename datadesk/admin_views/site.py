@@ -11,7 +11,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 import jinja2
 import sqlalchemy as sa
 from sqladmin import Admin
@@ -78,6 +77,7 @@ class DatadeskAdmin(Admin):
             loader=self.templates.env.loader, autoescape=True, extensions=["jinja2.ext.i18n"]
         )
         env.globals.update(self.templates.env.globals)
+        env.globals["url_for"] = _memoized_url_for()
         env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
         return env
 
@@ -123,7 +123,7 @@ class DatadeskAdmin(Admin):
         page = GridPage(
             view, self.counts, self.count_cap, root=request.scope.get("root_path", "").rstrip("/")
         )
-        context = await anyio.to_thread.run_sync(page.load, request.query_params.multi_items())
+        context = await view.services.run_db(page.load, request.query_params.multi_items())
         if context["page"] != context["state"].page:
             url = request.url.include_query_params(page=context["page"])
             return RedirectResponse(url, status_code=302)
@@ -137,13 +137,13 @@ class DatadeskAdmin(Admin):
         if not view.can_view_details or not view.is_accessible(request):
             raise HTTPException(status_code=403)
         key = view.parse_key(request.path_params["pk"])
-        row = await anyio.to_thread.run_sync(self._load_row, view, key)
+        row = await view.services.run_db(self._load_row, view, key)
         context = {
             "model_view": view,
             "title": view.name,
             "row": row,
             "key_path": view.key_path(row),
-            "labels": await anyio.to_thread.run_sync(self._reference_labels, view, row),
+            "labels": await view.services.run_db(self._reference_labels, view, row),
         }
         return await self.render(request, "datadesk/details.html", context)
 
@@ -151,8 +151,8 @@ class DatadeskAdmin(Admin):
         t = view.table_info.table
         cols = [t.c[c.db_name].label(c.name) for c in view.table_info.columns.values()]
         stmt = sa.select(*cols).where(view.grid.key_condition(key))
-        with view.services.records.session_factory() as session:
-            row = session.execute(stmt).mappings().first()
+        with view.services.records.reading() as conn:
+            row = conn.execute(stmt).mappings().first()
         if row is None:
             raise NotFound(f"{view.table_info.label}: no row with key {', '.join(map(str, key))}")
         return row
@@ -161,7 +161,7 @@ class DatadeskAdmin(Admin):
         """(label, target identity) of each non-null reference of a row."""
         labels: dict[str, tuple[str, str]] = {}
         catalog = view.services.catalog
-        with view.services.records.session_factory() as session:
+        with view.services.records.reading() as conn:
             for column in view.table_info.foreign_keys:
                 fk = column.foreign_key
                 assert fk is not None
@@ -173,7 +173,7 @@ class DatadeskAdmin(Admin):
                 stmt = sa.select(*(t.c[target.columns[a].db_name].label(a) for a in attrs)).where(
                     t.c[target.columns[fk.target_column].db_name] == row[column.name]
                 )
-                found = session.execute(stmt).mappings().first()
+                found = conn.execute(stmt).mappings().first()
                 if found is not None:
                     labels[column.name] = (format_row_label(target, found), target.name)
         return labels
@@ -194,11 +194,11 @@ class DatadeskAdmin(Admin):
         keys = [view.parse_key(k) for k in raw_keys]
         list_url = str(request.url_for("admin:list", identity=view.identity))
         if request.method == "POST":
-            await anyio.to_thread.run_sync(view.services.records.delete_many, view.table_info, keys)
+            await view.services.run_db(view.services.records.delete_many, view.table_info, keys)
             return RedirectResponse(
                 URL(list_url).include_query_params(deleted=str(len(keys))), status_code=303
             )
-        rows = [await anyio.to_thread.run_sync(self._load_row, view, k) for k in keys]
+        rows = [await view.services.run_db(self._load_row, view, k) for k in keys]
         context = {
             "model_view": view,
             "title": f"Delete {view.name_plural}",
@@ -214,7 +214,7 @@ class DatadeskAdmin(Admin):
         if not view.is_accessible(request):
             raise HTTPException(status_code=403)
         term = request.query_params.get("q", "")[:100]
-        return JSONResponse(await anyio.to_thread.run_sync(self._lookup_rows, view, term))
+        return JSONResponse(await view.services.run_db(self._lookup_rows, view, term))
 
     def _lookup_rows(self, view: DatadeskModelView, term: str) -> builtins.list[dict[str, str]]:
         table = view.table_info
@@ -242,8 +242,8 @@ class DatadeskAdmin(Admin):
                 )
             )
         stmt = stmt.limit(20)
-        with view.services.records.session_factory() as session:
-            rows = session.execute(stmt).mappings().all()
+        with view.services.records.reading() as conn:
+            rows = conn.execute(stmt).mappings().all()
         return [{"key": str(r["__key"]), "label": format_row_label(table, r)} for r in rows]
 
     @staticmethod
@@ -259,3 +259,30 @@ class DatadeskAdmin(Admin):
         return URL(
             str(request.url_for("admin:details", identity=identity, pk=model_view.key_path(obj)))
         )
+
+
+def _memoized_url_for() -> Any:
+    """``url_for`` for templates, remembering answers: the same route, parameters, host and
+    mount point always give the same URL, and walking the route table costs more than the
+    rest of a grid row."""
+    cache: dict[tuple[Any, ...], URL] = {}
+
+    @jinja2.pass_context
+    def url_for(context: Any, name: str, /, **params: Any) -> URL:
+        request: Request = context["request"]
+        scope = request.scope
+        key = (
+            name,
+            tuple(sorted((k, str(v)) for k, v in params.items())),
+            scope.get("scheme"),
+            request.headers.get("host"),
+            scope.get("app_root_path", ""),
+        )
+        found = cache.get(key)
+        if found is None:
+            if len(cache) > 10_000:
+                cache.clear()
+            found = cache[key] = request.url_for(name, **params)
+        return found
+
+    return url_for

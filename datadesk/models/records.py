@@ -31,6 +31,11 @@ class RecordStore:
         for listener in self.listeners:
             listener(table.name)
 
+    def reading(self) -> sa.Connection:
+        """A plain connection for reads (cheaper than a Session when no object is loaded)."""
+        bind = self.session_factory.kw["bind"]
+        return bind.connect()
+
     def get(self, table: TableInfo, key: Sequence[Any]) -> Any | None:
         """Load one mapped object by key values, or None."""
         with self.session_factory() as session:

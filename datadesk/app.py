@@ -11,15 +11,21 @@ import anyio
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from datadesk.admin_views.model_view import ChoiceCache, ViewServices, build_model_view
+from datadesk.admin_views.session_gate import SessionGate
 from datadesk.admin_views.site import DatadeskAdmin
+from datadesk.auth.directory import ActorDirectory
+from datadesk.auth.sessions import SessionCodec, load_or_create_secret
+from datadesk.auth.users import UserStore
 from datadesk.config.loader import cross_check_error, load_config
 from datadesk.config.schema import Config
+from datadesk.models.app_tables import app_tables
 from datadesk.models.catalog import Catalog
 from datadesk.models.count_cache import CountCache
 from datadesk.models.engine import create_db_engine
@@ -41,6 +47,9 @@ class Runtime:
     catalog: Catalog
     records: RecordStore
     counts: CountCache
+    users: UserStore
+    directory: ActorDirectory
+    codec: SessionCodec
 
 
 def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime:
@@ -59,7 +68,17 @@ def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime
     records = RecordStore(factory)
     counts = CountCache(config.app.count_cache_seconds)
     records.listeners.append(counts.invalidate)
-    return Runtime(settings, config, engine, catalog, records, counts)
+    tables = app_tables(config.app_tables.prefix, config.app_tables.schema_name)
+    users = UserStore(engine, tables, config.auth)
+    secret = settings.secret_key or load_or_create_secret(settings.var_dir)
+    codec = SessionCodec(
+        secret,
+        idle_seconds=config.auth.session_idle_minutes * 60,
+        max_seconds=config.auth.session_max_hours * 3600,
+    )
+    return Runtime(
+        settings, config, engine, catalog, records, counts, users, ActorDirectory(users), codec
+    )
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Starlette:
@@ -100,6 +119,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         title=runtime.config.app.title,
         counts=runtime.counts,
         count_cap=runtime.config.app.count_cap,
+        codec=runtime.codec,
+        users=runtime.users,
+        gate=Middleware(SessionGate, codec=runtime.codec, load_actor=runtime.directory.load),
     )
     services = ViewServices(
         catalog=runtime.catalog,

@@ -1,4 +1,4 @@
-"""The ``datadesk`` command: serve, demo, db, scaffold, check-config.
+"""The ``datadesk`` command: serve, demo, db, scaffold, check-config, users.
 
 Every command exits 0 on success and non-zero with a one-line reason on failure.
 """
@@ -6,12 +6,12 @@ Every command exits 0 on success and non-zero with a one-line reason on failure.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from datadesk.cli_users import add_users_parser
 from datadesk.errors import ConfigError, DatadeskError, InvalidInput
 from datadesk.settings import Settings
 
@@ -72,7 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="migrations of datadesk's own tables")
     db_sub = db.add_subparsers(metavar="ACTION")
-    upgrade = db_sub.add_parser("upgrade", help="apply pending migrations (idempotent)")
+    upgrade = db_sub.add_parser(
+        "upgrade", help="apply pending migrations (idempotent) and ensure the admin user"
+    )
+    upgrade.add_argument("--config", help="path to datadesk.yaml (default: $DATADESK_CONFIG)")
     upgrade.set_defaults(handler=cmd_db_upgrade)
 
     scaffold = sub.add_parser("scaffold", help="write a starter datadesk.yaml from the schema")
@@ -84,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate datadesk.yaml against the schema")
     check.add_argument("--config", help="path to datadesk.yaml (default: $DATADESK_CONFIG)")
     check.set_defaults(handler=cmd_check_config)
+    add_users_parser(sub)
     return parser
 
 
@@ -95,10 +99,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
-    if not _is_loopback(host):
-        raise InvalidInput(
-            f"refusing to bind {host}: until login is configured the admin serves loopback only"
-        )
     if settings.is_demo_database:
         _ensure_demo(settings)
     runtime = open_runtime(settings, refresh_schema=args.refresh_schema)
@@ -134,11 +134,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    """Apply datadesk's own migrations."""
+    """Apply datadesk's own migrations, then make sure the admin user exists."""
+    from datadesk.cli_users import ensure_admin_user
+    from datadesk.config.loader import load_config
     from datadesk.models.migrations import upgrade_database
 
-    revision = upgrade_database(settings.database_url)
-    print(f"datadesk: database at revision {revision}")
+    config = load_config(settings.config_path)
+    revision = upgrade_database(settings.database_url, config.app_tables)
+    print(f"datadesk: database at revision {revision}", flush=True)
+    ensure_admin_user(settings, config)
     return 0
 
 
@@ -194,15 +198,6 @@ def _ensure_demo(settings: Settings) -> None:
             build_demo(engine)
     finally:
         engine.dispose()
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _replace(settings: Settings, **changes: object) -> Settings:

@@ -14,12 +14,16 @@ from wtforms import (
     DateTimeField,
     Field,
     FloatField,
+    Form,
+    HiddenField,
     SelectField,
     StringField,
     TextAreaField,
     validators,
 )
 from wtforms.fields.core import UnboundField
+
+from datadesk.admin_views.session_gate import current_csrf_token
 
 DATETIME_FORMATS = [
     "%Y-%m-%d %H:%M:%S",
@@ -28,6 +32,12 @@ DATETIME_FORMATS = [
     "%Y-%m-%dT%H:%M",
     "%Y-%m-%d",
 ]
+
+
+class CsrfForm(Form):
+    """Base of every generated form: carries the session's CSRF token as a hidden field."""
+
+    csrf_token = HiddenField(default=current_csrf_token.get)
 
 
 class OptionalDateTimeField(DateTimeField):

@@ -17,7 +17,12 @@ from starlette.requests import Request
 from wtforms import Form, StringField, TextAreaField, validators
 
 from datadesk.admin_views.cells import key_to_path, path_to_key_parts
-from datadesk.admin_views.forms import DatadeskConverter, ReferenceSelectField, field_class_for
+from datadesk.admin_views.forms import (
+    CsrfForm,
+    DatadeskConverter,
+    ReferenceSelectField,
+    field_class_for,
+)
 from datadesk.config.schema import AppConfig, ColumnConfig, Config, TableConfig
 from datadesk.errors import InvalidInput, NotFound
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
@@ -110,6 +115,7 @@ class DatadeskModelView(ModelView):
     page_size_value: ClassVar[int]
     can_export = False
     can_import = False
+    form_base_class = CsrfForm
 
     # -- keys -----------------------------------------------------------------------------------
 

@@ -15,9 +15,11 @@ import jinja2
 import sqlalchemy as sa
 from sqladmin import Admin
 from sqladmin.application import _save_button_clicked
+from sqladmin.authentication import login_required
 from starlette.applications import Starlette
 from starlette.datastructures import URL, FormData
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -25,6 +27,10 @@ from starlette.routing import Route
 from datadesk.admin_views.cells import format_cell
 from datadesk.admin_views.model_view import DatadeskModelView
 from datadesk.admin_views.pages import GridPage
+from datadesk.admin_views.session_gate import current_csrf_token
+from datadesk.admin_views.signin import SignInBackend, SignInPages
+from datadesk.auth.sessions import SessionCodec
+from datadesk.auth.users import UserStore
 from datadesk.errors import DatadeskError, NotFound
 from datadesk.models.count_cache import CountCache
 from datadesk.models.grid_query import format_row_label, label_attributes
@@ -44,25 +50,48 @@ class DatadeskAdmin(Admin):
         title: str,
         counts: CountCache,
         count_cap: int,
-        **kwargs: Any,
+        codec: SessionCodec,
+        users: UserStore,
+        gate: Middleware,
     ) -> None:
         super().__init__(
-            app, engine, title=title, templates_dir=str(TEMPLATES_DIR), base_url="/admin", **kwargs
+            app,
+            engine,
+            title=title,
+            templates_dir=str(TEMPLATES_DIR),
+            base_url="/admin",
+            middlewares=[gate],
+            authentication_backend=SignInBackend(),
         )
         self.counts = counts
         self.count_cap = count_cap
+        self.signin = SignInPages(
+            codec=codec, users=users, render=self.render, client_address=client_address
+        )
         self._replace_routes()
         self.admin.exception_handlers = {
             HTTPException: self._http_error,
             DatadeskError: self._datadesk_error,
         }
         self.templates.env.globals["format_cell"] = format_cell
+        self.templates.env.globals["csrf_token"] = current_csrf_token.get
         self.page_templates = self._sync_environment()
 
     def _replace_routes(self) -> None:
-        dropped = {"delete", "export", "import", "file_download", "file_preview", "ajax_lookup"}
+        dropped = {
+            "delete",
+            "export",
+            "import",
+            "file_download",
+            "file_preview",
+            "ajax_lookup",
+            "login",
+            "logout",
+        }
         routes = [r for r in self.admin.router.routes if getattr(r, "name", None) not in dropped]
         extra = [
+            Route("/login", endpoint=self.signin.login, name="login", methods=["GET", "POST"]),
+            Route("/logout", endpoint=self.signin.logout, name="logout", methods=["POST"]),
             Route(
                 "/{identity}/delete", endpoint=self.delete, name="delete", methods=["GET", "POST"]
             ),
@@ -115,6 +144,7 @@ class DatadeskAdmin(Admin):
 
     # -- pages ------------------------------------------------------------------------------------
 
+    @login_required
     async def list(self, request: Request) -> Response:
         """The grid: one page of rows with search, filters, sort and a capped count."""
         view = self.view_for(request)
@@ -131,6 +161,7 @@ class DatadeskAdmin(Admin):
         context["title"] = view.name_plural
         return await self.render(request, "datadesk/list.html", context)
 
+    @login_required
     async def details(self, request: Request) -> Response:
         """One row, every visible column, references shown by label and linked."""
         view = self.view_for(request)
@@ -178,6 +209,7 @@ class DatadeskAdmin(Admin):
                     labels[column.name] = (format_row_label(target, found), target.name)
         return labels
 
+    @login_required
     async def delete(self, request: Request) -> Response:
         """GET: a confirmation page listing the rows; POST: delete them in one transaction."""
         view = self.view_for(request)
@@ -208,6 +240,7 @@ class DatadeskAdmin(Admin):
         }
         return await self.render(request, "datadesk/delete.html", context)
 
+    @login_required
     async def lookup(self, request: Request) -> Response:
         """JSON search over a table's row labels, for the key inputs of big references."""
         view = self.view_for(request)
@@ -259,6 +292,11 @@ class DatadeskAdmin(Admin):
         return URL(
             str(request.url_for("admin:details", identity=identity, pk=model_view.key_path(obj)))
         )
+
+
+def client_address(request: Request) -> str:
+    """The address a request came from (the proxy's, until trusted proxies are configured)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _memoized_url_for() -> Any:

@@ -58,9 +58,14 @@ class _Plan:
     foreign_keys: dict[str, ForeignKeyInfo] = field(default_factory=dict)
 
 
-def is_selected(name: str, database: DatabaseConfig) -> bool:
-    """Whether a table name passes the include/exclude patterns (case-insensitive fnmatch)."""
+def is_selected(name: str, database: DatabaseConfig, *, app_prefix: str | None = None) -> bool:
+    """Whether a table name passes the include/exclude patterns (case-insensitive fnmatch).
+
+    Names starting with ``app_prefix`` (datadesk's own tables) are never selected.
+    """
     lowered = name.lower()
+    if app_prefix and lowered.startswith(app_prefix.lower()):
+        return False
     included = any(fnmatch.fnmatchcase(lowered, p.lower()) for p in database.include)
     return included and not any(fnmatch.fnmatchcase(lowered, p.lower()) for p in database.exclude)
 
@@ -163,7 +168,9 @@ def _plan_tables(
         is_view = (
             lowered in view_names if view_names is not None else bool(source.info.get(VIEW_INFO))
         )
-        served = not source.info.get(REFERENCED_ONLY_INFO) and is_selected(lowered, config.database)
+        served = not source.info.get(REFERENCED_ONLY_INFO) and is_selected(
+            lowered, config.database, app_prefix=config.app_tables.prefix
+        )
         name = unique_name(lowered, taken) if served else f"{source.fullname.lower()}\x00"
         plan = _Plan(source, name, served, is_view, config.table(name) if served else TableConfig())
         taken_attrs: set[str] = set()

@@ -1,46 +1,119 @@
-"""Alembic migrations of datadesk's own tables, run programmatically (``datadesk db upgrade``)."""
+"""Alembic migrations of datadesk's own tables, run programmatically (``datadesk db upgrade``).
+
+The placement of the tables (``app_tables.schema`` and ``app_tables.prefix``) travels to the
+migration scripts in the Alembic config's ``attributes``; the version table is
+``{prefix}alembic_version`` in the same schema.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from datadesk.models.engine import create_db_engine
+from datadesk.config.schema import AppTablesConfig
+from datadesk.errors import SchemaError
+from datadesk.models.app_tables import DEFAULT_PREFIX, version_table_name
+from datadesk.models.engine import check_connection, create_db_engine
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent.parent / "alembic"
-VERSION_TABLE = "datadesk_alembic_version"
+VERSION_TABLE = version_table_name(DEFAULT_PREFIX)
+APP_TABLES_ATTRIBUTE = "app_tables"  # key of the AppTablesConfig in the Alembic attributes
+
+RUN_UPGRADE_HINT = "run `datadesk db upgrade`"
 
 
-def _alembic_config() -> AlembicConfig:
+def _alembic_config(placement: AppTablesConfig | None = None) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(SCRIPT_LOCATION))
+    cfg.attributes[APP_TABLES_ATTRIBUTE] = placement or AppTablesConfig()
     return cfg
 
 
-def upgrade_database(url: str, revision: str = "head") -> str:
+def upgrade_database(
+    url: str, app_tables_config: AppTablesConfig | None = None, *, revision: str = "head"
+) -> str:
     """Apply migrations up to ``revision`` (idempotent) and return the current revision."""
+    return _migrate(url, app_tables_config, revision, command.upgrade)
+
+
+def downgrade_database(
+    url: str, app_tables_config: AppTablesConfig | None = None, *, revision: str = "base"
+) -> str:
+    """Revert migrations down to ``revision`` (``base`` drops every app table)."""
+    return _migrate(url, app_tables_config, revision, command.downgrade)
+
+
+def _migrate(
+    url: str,
+    placement: AppTablesConfig | None,
+    revision: str,
+    run: Callable[[AlembicConfig, str], None],
+) -> str:
+    """Run an Alembic command on one connection, in one outer transaction."""
     engine = create_db_engine(url)
     try:
+        check_connection(engine)
         with engine.begin() as conn:
-            cfg = _alembic_config()
+            cfg = _alembic_config(placement)
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
-        return current_revision(engine) or "base"
+            run(cfg, revision)
+        return current_revision(engine, placement) or "base"
     finally:
         engine.dispose()
 
 
-def current_revision(engine: object) -> str | None:
+def migration_options(placement: AppTablesConfig) -> dict[str, object]:
+    """Options for ``EnvironmentContext.configure``: where the version table lives."""
+    return {
+        "version_table": version_table_name(placement.prefix),
+        "version_table_schema": placement.schema_name,
+    }
+
+
+def ensure_version_table(conn: sa.Connection, placement: AppTablesConfig) -> None:
+    """Create the version table with a short key name, so that long prefixes fit old Oracle."""
+    name = version_table_name(placement.prefix)
+    if sa.inspect(conn).has_table(name, schema=placement.schema_name):
+        return
+    table = sa.Table(
+        name,
+        sa.MetaData(),
+        sa.Column("version_num", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("version_num", name=f"{placement.prefix.lower()}alembic_pk"),
+        schema=placement.schema_name,
+    )
+    table.create(conn)
+
+
+def current_revision(
+    engine: sa.Engine, app_tables_config: AppTablesConfig | None = None
+) -> str | None:
     """The revision the database is at, or None before the first upgrade."""
-    with engine.connect() as conn:  # type: ignore[attr-defined]
-        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+    placement = app_tables_config or AppTablesConfig()
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts=migration_options(placement))
         return context.get_current_revision()
 
 
 def head_revision() -> str | None:
     """The newest revision shipped with this version of datadesk."""
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def is_schema_current(engine: sa.Engine, app_tables_config: AppTablesConfig | None = None) -> bool:
+    """Whether datadesk's own tables are at the newest revision (for readiness checks)."""
+    return current_revision(engine, app_tables_config) == head_revision()
+
+
+def require_current_schema(
+    engine: sa.Engine, app_tables_config: AppTablesConfig | None = None
+) -> None:
+    """SchemaError with a one-line hint when datadesk's own tables are missing or outdated."""
+    if not is_schema_current(engine, app_tables_config):
+        raise SchemaError(f"datadesk's own tables are missing or out of date: {RUN_UPGRADE_HINT}")

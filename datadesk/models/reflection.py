@@ -79,8 +79,13 @@ class ReflectedSchema:
     seconds: float = 0.0
 
 
-def reflect_metadata(engine: sa.Engine, database: DatabaseConfig) -> ReflectedSchema:
-    """Reflect the selected tables and views of ``database.schema_name`` in one batched run."""
+def reflect_metadata(
+    engine: sa.Engine, database: DatabaseConfig, *, app_prefix: str | None = None
+) -> ReflectedSchema:
+    """Reflect the selected tables and views of ``database.schema_name`` in one batched run.
+
+    Tables and views whose names start with ``app_prefix`` (datadesk's own) are left out.
+    """
     started = time.perf_counter()
     schema = database.schema_name
     try:
@@ -88,8 +93,16 @@ def reflect_metadata(engine: sa.Engine, database: DatabaseConfig) -> ReflectedSc
             inspector = sa.inspect(conn)
             if schema is not None:
                 schema = _reported_schema(inspector, schema)
-            tables = [t for t in inspector.get_table_names(schema) if is_selected(t, database)]
-            views = _view_names(inspector, schema, database) if database.include_views else []
+            tables = [
+                t
+                for t in inspector.get_table_names(schema)
+                if is_selected(t, database, app_prefix=app_prefix)
+            ]
+            views = (
+                _view_names(inspector, schema, database, app_prefix)
+                if database.include_views
+                else []
+            )
             metadata = sa.MetaData()
             if conn.dialect.name == "sqlite":
                 _listen_sqlite_declared_types(metadata, conn)
@@ -125,7 +138,7 @@ def reflect_catalog(
         cache = ReflectionCache(cache_dir, engine.url, config.database)
     reflected = None if cache is None or refresh else cache.load()
     if not isinstance(reflected, ReflectedSchema) or reflected.dialect_name != engine.dialect.name:
-        reflected = reflect_metadata(engine, config.database)
+        reflected = reflect_metadata(engine, config.database, app_prefix=config.app_tables.prefix)
         if cache is not None:
             cache.store(reflected)
     catalog = build_catalog(
@@ -143,12 +156,17 @@ def _reported_schema(inspector: sa.Inspector, wanted: str) -> str:
     raise SchemaError(f"database.schema: no such schema {wanted!r}")
 
 
-def _view_names(inspector: sa.Inspector, schema: str | None, database: DatabaseConfig) -> list[str]:
+def _view_names(
+    inspector: sa.Inspector,
+    schema: str | None,
+    database: DatabaseConfig,
+    app_prefix: str | None,
+) -> list[str]:
     """Plain and materialized views that pass the include/exclude patterns."""
     names = list(inspector.get_view_names(schema))
     with contextlib.suppress(NotImplementedError):
         names.extend(inspector.get_materialized_view_names(schema))
-    return [v for v in dict.fromkeys(names) if is_selected(v, database)]
+    return [v for v in dict.fromkeys(names) if is_selected(v, database, app_prefix=app_prefix)]
 
 
 def _listen_sqlite_declared_types(metadata: sa.MetaData, conn: sa.Connection) -> None:

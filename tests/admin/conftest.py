@@ -6,17 +6,26 @@ import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from datadesk.app import create_app
+from datadesk.auth.users import UserStore
+from datadesk.config.loader import load_config
 from datadesk.demo.build import build_demo
+from datadesk.models.app_tables import app_tables
 from datadesk.models.engine import create_db_engine
+from datadesk.models.migrations import upgrade_database
 from datadesk.settings import DEMO_CONFIG, Settings
 from tests.conftest import SERVER_URL, pg_database
 
 DEMO_IMMUNIZATIONS = 3_000
+PASSWORD = "correct-horse-battery-9"
+TEST_USERS: dict[str, tuple[list[str], dict[str, str]]] = {
+    "admin": (["admin"], {}),
+}
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +38,11 @@ def demo_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite3'}"
         engine = create_db_engine(url)
         build_demo(engine, immunizations=DEMO_IMMUNIZATIONS)
+        config = load_config(DEMO_CONFIG)
+        upgrade_database(url, config.app_tables)
+        users = UserStore(engine, app_tables(config.app_tables.prefix), config.auth)
+        for name, (roles, attributes) in TEST_USERS.items():
+            users.create_user(name, PASSWORD, roles=roles, attributes=attributes)
         engine.dispose()
         yield url
 
@@ -38,13 +52,61 @@ def make_settings(db_url: str, var_dir: Path, config: Path = DEMO_CONFIG) -> Set
     return Settings(database_url=db_url, config_path=config, var_dir=var_dir)
 
 
+class SignedInClient(TestClient):
+    """A TestClient that signed in through the real form and adds its CSRF token to posts."""
+
+    csrf: str = ""
+
+    def post(self, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """POST with the session's CSRF token added to the form data."""
+        data = kwargs.get("data")
+        if isinstance(data, dict) and "csrf_token" not in data:
+            kwargs["data"] = {**data, "csrf_token": self.csrf}
+        return super().post(url, **kwargs)
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def sign_in(client: TestClient, username: str, password: str = "") -> str:
+    """Sign in through the real login form; return the new session's CSRF token."""
+    page = client.get("/admin/login")
+    token = CSRF_RE.search(page.text).group(1)  # type: ignore[union-attr]
+    response = TestClient.post(
+        client,
+        "/admin/login",
+        data={
+            "username": username,
+            "password": password or PASSWORD,
+            "csrf_token": token,
+            "next": "/admin/",
+        },
+    )
+    assert response.status_code == 303, response.text
+    return CSRF_RE.search(client.get("/admin/").text).group(1)  # type: ignore[union-attr]
+
+
 @pytest.fixture
-def client(demo_db_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    """A real app over the shared demo database, driven in-process over HTTP."""
-    app = create_app(make_settings(demo_db_url, tmp_path))
-    with TestClient(app, follow_redirects=False) as test_client:
+def app_factory(demo_db_url: str, tmp_path: Path) -> Iterator[Any]:
+    """Build real apps over the shared demo database (disposed after the test)."""
+    apps: list[Any] = []
+
+    def make(config: Path = DEMO_CONFIG) -> Any:
+        app = create_app(make_settings(demo_db_url, tmp_path, config))
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.state.runtime.engine.dispose()
+
+
+@pytest.fixture
+def client(app_factory: Any) -> Iterator[SignedInClient]:
+    """The admin user, signed in to a real app over the shared demo database."""
+    with SignedInClient(app_factory(), follow_redirects=False) as test_client:
+        test_client.csrf = sign_in(test_client, "admin")
         yield test_client
-    app.state.runtime.engine.dispose()
 
 
 def cell_texts(html: str) -> list[str]:

@@ -89,12 +89,25 @@ def test_each_oracle_type_has_the_right_field() -> None:
 def test_oracle_form_parses_submitted_values() -> None:
     form_class = make_form_class(oracle_catalog(), "create_fields")
     guid = uuid.uuid4()
-    form = form_class(FormData([
-        ("item_id", "7"), ("code", "AB12"), ("title", "Widget"), ("amount", "12.50"),
-        ("quantity", "3"), ("taken_on", "2024-03-01 13:45"), ("stamped_at", "2024-03-01"),
-        ("active", "y"), ("notes", "long text"), ("guid", str(guid)), ("ratio", "0.25"),
-        ("weight", "70.5"), ("duration", "2 days, 04:30:00"),
-    ]))
+    form = form_class(
+        FormData(
+            [
+                ("item_id", "7"),
+                ("code", "AB12"),
+                ("title", "Widget"),
+                ("amount", "12.50"),
+                ("quantity", "3"),
+                ("taken_on", "2024-03-01 13:45"),
+                ("stamped_at", "2024-03-01"),
+                ("active", "y"),
+                ("notes", "long text"),
+                ("guid", str(guid)),
+                ("ratio", "0.25"),
+                ("weight", "70.5"),
+                ("duration", "2 days, 04:30:00"),
+            ]
+        )
+    )
     assert form.validate(), form.errors
     data = form.data
     assert data["amount"] == Decimal("12.50")
@@ -107,9 +120,16 @@ def test_oracle_form_parses_submitted_values() -> None:
 
 def test_oracle_form_reports_bad_values_per_field() -> None:
     form_class = make_form_class(oracle_catalog(), "create_fields")
-    form = form_class(FormData([
-        ("item_id", "7"), ("code", "TOO LONG"), ("guid", "not-a-guid"), ("duration", "soon"),
-        ("taken_on", "31/02/2024"),
-    ]))
+    form = form_class(
+        FormData(
+            [
+                ("item_id", "7"),
+                ("code", "TOO LONG"),
+                ("guid", "not-a-guid"),
+                ("duration", "soon"),
+                ("taken_on", "31/02/2024"),
+            ]
+        )
+    )
     assert not form.validate()
     assert set(form.errors) >= {"code", "guid", "duration", "taken_on"}

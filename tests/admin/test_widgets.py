@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from datadesk.app import create_app
 from datadesk.settings import DEMO_CONFIG
-from tests.admin.conftest import make_settings
+from tests.admin.conftest import sign_in
 
 
 def test_check_constraint_values_become_a_drop_down(client: TestClient) -> None:
@@ -34,8 +34,8 @@ def test_small_reference_is_a_drop_down_of_labels(client: TestClient) -> None:
 
 
 @pytest.fixture
-def configured_client(demo_db_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    """The demo with widgets overridden in the config."""
+def configured_client(app_factory: Any, tmp_path: Path) -> Iterator[TestClient]:
+    """The demo with widgets overridden in the config, admin signed in."""
     data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     staff = data["tables"].setdefault("staff", {})
     staff.setdefault("columns", {})
@@ -44,10 +44,9 @@ def configured_client(demo_db_url: str, tmp_path: Path) -> Iterator[TestClient]:
     staff["columns"]["notes"] = {"widget": "text"}
     config = tmp_path / "datadesk.yaml"
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
-    app = create_app(make_settings(demo_db_url, tmp_path, config))
-    with TestClient(app, follow_redirects=False) as test_client:
+    with TestClient(app_factory(config), follow_redirects=False) as test_client:
+        sign_in(test_client, "admin")
         yield test_client
-    app.state.runtime.engine.dispose()
 
 
 def test_configured_widgets_are_used(configured_client: TestClient) -> None:

@@ -14,12 +14,30 @@ from pydantic import BaseModel
 
 import datadesk.settings
 from datadesk.config.loader import parse_config
-from datadesk.config.schema import AppConfig, ColumnConfig, Config, DatabaseConfig, TableConfig
+from datadesk.config.schema import (
+    AppConfig,
+    AppTablesConfig,
+    AuthConfig,
+    ColumnConfig,
+    Config,
+    DatabaseConfig,
+    RoleConfig,
+    RowRule,
+    RowSubquery,
+    TableConfig,
+    TableGrant,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "configuration.md"
 # Placeholders used in the docs for names chosen by the administrator.
-PLACEHOLDERS = {("tables",): "<table>", ("tables", "<table>", "columns"): "<column>"}
+PLACEHOLDERS = {
+    ("tables",): "<table>",
+    ("tables", "<table>", "columns"): "<column>",
+    ("roles",): "<role>",
+    ("roles", "<role>", "tables"): "<table>",
+}
+RULE = "roles.<role>.tables.<table>.rows[]"  # the options of one row rule
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -31,20 +49,36 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-def option_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> Iterator[str]:
-    """Every option path of ``model``, dict keys replaced by placeholders."""
+def option_paths(
+    model: type[BaseModel], prefix: tuple[str, ...] = (), seen: frozenset[type] = frozenset()
+) -> Iterator[str]:
+    """Every option path of ``model``, dict keys replaced by placeholders, list items as ``[]``.
+
+    A model met again inside itself (a row rule's ``in_table.where``) is not walked twice.
+    """
+    seen = seen | {model}
     for name, field in model.model_fields.items():
         path = (*prefix, field.alias or name)
         yield ".".join(path)
         annotation = _unwrap(field.annotation)
-        if typing.get_origin(annotation) is dict:
+        origin = typing.get_origin(annotation)
+        if origin is dict:
             placeholder = PLACEHOLDERS[path]
             item = _unwrap(typing.get_args(annotation)[1])
             yield ".".join((*path, placeholder))
-            if isinstance(item, type) and issubclass(item, BaseModel):
-                yield from option_paths(item, (*path, placeholder))
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            yield from option_paths(annotation, path)
+            if _is_model(item) and item not in seen:
+                yield from option_paths(item, (*path, placeholder), seen)
+        elif origin is tuple:
+            item = typing.get_args(annotation)[0]
+            if _is_model(item) and item not in seen:
+                yield from option_paths(item, (*path[:-1], f"{path[-1]}[]"), seen)
+        elif _is_model(annotation) and annotation not in seen:
+            yield from option_paths(annotation, path, seen)
+
+
+def _is_model(annotation: Any) -> bool:
+    """Whether an annotation is a config section (a pydantic model)."""
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def documented_names(text: str) -> set[str]:
@@ -79,6 +113,8 @@ def test_walk_sees_nested_options() -> None:
     assert "tables.<table>.columns.<column>.flag" in paths
     assert {"tables.<table>", "tables.<table>.columns.<column>"} <= paths
     assert "database.schema_name" not in paths
+    assert {f"{RULE}.in", f"{RULE}.in_table.where", "roles.<role>.tables.<table>.actions"} <= paths
+    assert f"{RULE}.in_table.where[].column" not in paths  # a rule is documented once
 
 
 def test_every_option_is_documented(doc: str) -> None:
@@ -101,13 +137,22 @@ def test_documented_defaults_match_the_schema(doc: str) -> None:
         (AppConfig, "app"),
         (TableConfig, "tables.<table>"),
         (ColumnConfig, "tables.<table>.columns.<column>"),
+        (RoleConfig, "roles.<role>"),
+        (TableGrant, "roles.<role>.tables.<table>"),
+        (RowRule, RULE),
+        (RowSubquery, f"{RULE}.in_table"),
+        (AuthConfig, "auth"),
+        (AppTablesConfig, "app_tables"),
     ]
     for model, prefix in sections:
         for name, field in model.model_fields.items():
             heading = f"{prefix}.{field.alias or name}"
             default = field.get_default(call_default_factory=True)
-            stated = re.search(r"\*\*Default\*\* (`[^`]*`|not set)", section(doc, heading))
-            expected = "not set" if default is None else f"`{_yaml_inline(default)}`"
+            stated = re.search(r"\*\*Default\*\* (`[^`]*`|not set|required)", section(doc, heading))
+            if field.is_required():
+                expected = "required"
+            else:
+                expected = "not set" if default is None else f"`{_yaml_inline(default)}`"
             if not stated or not stated.group(1).startswith(expected):
                 wrong.append(f"{heading}: documented {stated and stated.group(1)}, is {expected}")
     assert not wrong, "\n".join(wrong)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
@@ -18,6 +20,43 @@ from datadesk.models.engine import create_db_engine
 from tests.conftest import SERVER_URL, pg_database
 
 BIN = Path(sys.executable).parent
+ADMIN_PASSWORD = "e2e-Secret-passw0rd"
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Session:
+    """A signed-in browser session against the served app: its cookie and CSRF token."""
+
+    client: httpx2.Client
+    cookie: str
+    csrf: str
+
+
+def sign_in(base: str) -> Session:
+    """Sign in as admin through the real login form over real HTTP."""
+    client = httpx2.Client(base_url=base, follow_redirects=False, timeout=30)
+    token = CSRF_RE.search(client.get("/admin/login").text).group(1)  # type: ignore[union-attr]
+    response = client.post(
+        "/admin/login",
+        data={
+            "username": "admin",
+            "password": ADMIN_PASSWORD,
+            "csrf_token": token,
+            "next": "/admin/",
+        },
+    )
+    assert response.status_code == 303, response.text
+    csrf = CSRF_RE.search(client.get("/admin/").text).group(1)  # type: ignore[union-attr]
+    return Session(client, f"datadesk_session={client.cookies['datadesk_session']}", csrf)
+
+
+@pytest.fixture
+def session(served: str) -> Iterator[Session]:
+    """A fresh signed-in session for one test."""
+    signed = sign_in(served)
+    yield signed
+    signed.client.close()
 
 
 def free_port() -> int:
@@ -42,8 +81,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "DATADESK_DATABASE_URL": url,
             "DATADESK_VAR_DIR": str(var_dir),
             "DATADESK_PORT": str(port),
+            "DATADESK_ADMIN_PASSWORD": ADMIN_PASSWORD,
         }
         env.pop("DATADESK_CONFIG", None)
+        subprocess.run(
+            [str(BIN / "datadesk"), "db", "upgrade"],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         log = (var_dir / "serve.log").open("w")
         proc = subprocess.Popen(
             [str(BIN / "datadesk"), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -59,6 +106,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
             log.close()
+            print("SERVE LOG", (var_dir / "serve.log").read_text()[-4000:])
 
 
 class _nothing:

@@ -1,0 +1,184 @@
+"""ASGI middleware in front of the admin: session cookie, CSRF check, security headers.
+
+For every request it decodes the signed session cookie (anonymous visitors get an anonymous
+session, so the sign-in form has a CSRF token too), loads the signed-in user, and puts both on
+``request.state``.  A state-changing request (anything but GET/HEAD/OPTIONS) is refused with 403
+before it reaches a handler unless it comes from this site (Origin/Referer) and carries the
+session's CSRF token in the ``csrf_token`` form field or the ``X-CSRF-Token`` header.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from datadesk.auth.actor import Actor
+from datadesk.auth.sessions import COOKIE_NAME, SessionCodec, SessionData
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self' data:; font-src 'self' data:; frame-ancestors 'none'; "
+        b"form-action 'self'; base-uri 'self'; object-src 'none'",
+    ),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-content-type-options", b"nosniff"),
+]
+
+current_csrf_token: ContextVar[str] = ContextVar("datadesk_csrf_token", default="")
+logger = logging.getLogger("datadesk.security")
+
+ActorLoader = Callable[[str], Actor | None]
+
+
+class SessionGate:
+    """Sessions, CSRF and security headers for one ASGI app."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        codec: SessionCodec,
+        load_actor: ActorLoader,
+        max_form_bytes: int = 2 * 1024 * 1024,
+    ) -> None:
+        self.app = app
+        self.codec = codec
+        self.load_actor = load_actor
+        self.max_form_bytes = max_form_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Attach the session, check CSRF on unsafe methods, add headers to the response."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        session, actor, fresh = await self._session(headers)
+        state = scope.setdefault("state", {})
+        state["session"] = session
+        state["actor"] = actor
+        token = current_csrf_token.set(self.codec.csrf_token(session))
+        try:
+            if scope["method"] not in SAFE_METHODS:
+                refusal, receive = await self._check_unsafe(scope, headers, session, receive)
+                if refusal is not None:
+                    response = PlainTextResponse(
+                        f"403 Forbidden: {refusal}. Reload the form and try again.",
+                        status_code=403,
+                    )
+                    await response(scope, receive, self._sender(send, scope, fresh))
+                    return
+            await self.app(scope, receive, self._sender(send, scope, fresh))
+        finally:
+            current_csrf_token.reset(token)
+
+    async def _session(
+        self, headers: Headers
+    ) -> tuple[SessionData, Actor | None, SessionData | None]:
+        raw = SimpleCookie(headers.get("cookie", "")).get(COOKIE_NAME)
+        data = self.codec.decode(raw.value) if raw is not None else None
+        actor = None
+        if data is not None and data.username:
+            actor = await run_in_threadpool(self.load_actor, data.username)
+            if actor is None:  # disabled or deleted since sign-in: the session ends now
+                data = None
+        if data is None:
+            data = self.codec.start("")
+            return data, None, data
+        touched = self.codec.touch(data)
+        if touched is not None:
+            return touched, actor, touched
+        return data, actor, None
+
+    async def _check_unsafe(
+        self, scope: Scope, headers: Headers, session: SessionData, receive: Receive
+    ) -> tuple[str | None, Receive]:
+        host = headers.get("host", "")
+        source = headers.get("origin") or headers.get("referer")
+        if source and source != "null" and urlsplit(source).netloc != host:
+            logger.warning(
+                "refused %s %s from foreign origin %s", scope["method"], scope["path"], source[:100]
+            )
+            return "the request came from another site", receive
+        submitted = headers.get(CSRF_HEADER, "")
+        body = b""
+        if not submitted:
+            body, too_big = await _read_body(receive, self.max_form_bytes)
+            if too_big:
+                return "the form is too large", _replay(b"", receive)
+            request = Request(scope, _replay(body, receive))
+            form = await request.form()
+            submitted = str(form.get(CSRF_FIELD) or "")
+            await form.close()
+            receive = _replay(body, receive)
+        if not submitted or not self.codec.is_valid_csrf(session, submitted):
+            logger.warning(
+                "refused %s %s: missing or wrong CSRF token", scope["method"], scope["path"]
+            )
+            return "the form's security token is missing or has expired", receive
+        return None, receive
+
+    def _sender(self, send: Send, scope: Scope, fresh: SessionData | None) -> Send:
+        secure = scope.get("scheme") == "https"
+
+        async def sender(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
+                sets_session = any(
+                    k == b"set-cookie" and v.startswith(COOKIE_NAME.encode() + b"=")
+                    for k, v in headers
+                )
+                if fresh is not None and not sets_session:
+                    headers.append((b"set-cookie", self.codec.cookie(fresh, secure=secure)))
+                present = {k for k, _ in headers}
+                headers.extend((k, v) for k, v in SECURITY_HEADERS if k not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return sender
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks), False
+
+
+def _replay(body: bytes, original: Receive) -> Callable[[], Awaitable[Message]]:
+    """A receive channel that hands over an already-read body, then the client's own channel
+    (so a later disconnect is still noticed)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await original()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

@@ -21,9 +21,11 @@ from datadesk.admin_views.model_view import ChoiceCache, ViewServices, build_mod
 from datadesk.admin_views.session_gate import SessionGate
 from datadesk.admin_views.site import DatadeskAdmin
 from datadesk.auth.directory import ActorDirectory
+from datadesk.auth.policy import RolePolicy
 from datadesk.auth.sessions import SessionCodec, load_or_create_secret
 from datadesk.auth.users import UserStore
 from datadesk.config.loader import cross_check_error, load_config
+from datadesk.config.roles_check import find_role_problems
 from datadesk.config.schema import Config
 from datadesk.models.app_tables import app_tables
 from datadesk.models.catalog import Catalog
@@ -58,7 +60,7 @@ def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime
     engine = create_db_engine(settings.database_url, pool_size=config.database.pool_size)
     cache_dir = settings.cache_dir if config.app.reflection_cache else None
     catalog = reflect_catalog(engine, config, cache_dir=cache_dir, refresh=refresh_schema)
-    problems = find_config_problems(config, catalog)
+    problems = find_config_problems(config, catalog) + find_role_problems(config, catalog)
     if problems:
         raise cross_check_error(settings.config_path, problems)
     # The catalog lives as long as the process: keep the collector from rescanning it.
@@ -128,6 +130,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         config=runtime.config,
         records=runtime.records,
         choices=ChoiceCache(runtime.records, runtime.catalog, runtime.config.app.select_limit),
+        policy=RolePolicy(runtime.config, runtime.catalog),
         db_threads=anyio.CapacityLimiter(runtime.config.database.pool_size),
     )
     for table in sorted(runtime.catalog.tables.values(), key=lambda t: t.label_plural.lower()):

@@ -16,6 +16,16 @@ from sqladmin.forms import get_model_form
 from starlette.requests import Request
 from wtforms import Form, StringField, TextAreaField, validators
 
+from datadesk.admin_views.access import (
+    GridCache,
+    access_for,
+    check_values,
+    current_access,
+    require_row,
+    row_in_scope,
+    scope_key,
+    writable,
+)
 from datadesk.admin_views.cells import key_to_path, path_to_key_parts
 from datadesk.admin_views.forms import (
     CsrfForm,
@@ -23,6 +33,7 @@ from datadesk.admin_views.forms import (
     ReferenceSelectField,
     field_class_for,
 )
+from datadesk.auth.policy import RolePolicy, TableAccess
 from datadesk.config.schema import AppConfig, ColumnConfig, Config, TableConfig
 from datadesk.errors import InvalidInput, NotFound
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
@@ -43,6 +54,7 @@ class ViewServices:
     config: Config
     records: RecordStore
     choices: ChoiceCache
+    policy: RolePolicy
     db_threads: anyio.CapacityLimiter = field(
         default_factory=lambda: anyio.CapacityLimiter(DEFAULT_DB_THREADS)
     )
@@ -113,6 +125,7 @@ class DatadeskModelView(ModelView):
     create_fields: ClassVar[list[str]]
     edit_fields: ClassVar[list[str]]
     page_size_value: ClassVar[int]
+    grids: ClassVar[GridCache]
     can_export = False
     can_import = False
     form_base_class = CsrfForm
@@ -143,11 +156,64 @@ class DatadeskModelView(ModelView):
                 raise NotFound(f"{self.table_info.label}: no row with key '{text[:60]}'") from None
         return values
 
+    # -- access -------------------------------------------------------------------------------
+
+    def is_accessible(self, request: Request) -> bool:
+        """Signed-in users whose roles let them list this table see it (menu and pages)."""
+        if getattr(request.state, "actor", None) is None:
+            return False
+        return access_for(self, request).can("list")
+
+    def is_visible(self, request: Request) -> bool:
+        """Shown in the menu exactly when accessible."""
+        return self.is_accessible(request)
+
+    def grid_for(self, request: Request, access: TableAccess) -> GridQuery:
+        """The grid as this user may see it: hidden columns gone, rows limited to their scope."""
+        return self.grids.grid(self, access, scope_key(request))
+
+    def permissions(self, access: TableAccess) -> dict[str, bool]:
+        """Which buttons and links a page shows for this user."""
+        return {
+            "create": self.can_create and access.can("create"),
+            "edit": self.can_edit and access.can("edit"),
+            "delete": self.can_delete and access.can("delete"),
+            "view": self.can_view_details and access.can("view"),
+        }
+
+    async def check_can_create(self, request: Request) -> bool:
+        """Create needs the create action."""
+        return self.can_create and access_for(self, request).can("create")
+
+    async def check_can_edit(self, request: Request, model: Any) -> bool:
+        """Edit needs the edit action and a row in the user's scope."""
+        return await self._may_touch(request, model, "edit", self.can_edit)
+
+    async def check_can_delete(self, request: Request, model: Any) -> bool:
+        """Delete needs the delete action and a row in the user's scope."""
+        return await self._may_touch(request, model, "delete", self.can_delete)
+
+    async def check_can_view_details(self, request: Request, model: Any) -> bool:
+        """Details need the view action and a row in the user's scope."""
+        return await self._may_touch(request, model, "view", self.can_view_details)
+
+    async def _may_touch(self, request: Request, model: Any, action: str, enabled: bool) -> bool:
+        if model is None:
+            raise NotFound(f"{self.table_info.label}: no such row")
+        access = access_for(self, request)
+        if not (enabled and access.can(action)):
+            return False
+        key = [getattr(model, n) for n in self.table_info.primary_key]
+        return await self.services.run_db(row_in_scope, self, access, action, key)
+
     # -- forms ----------------------------------------------------------------------------------
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         """Build the create or edit form; references become drop-downs or key inputs."""
-        names = list(rules or self.edit_fields)
+        is_create = rules is self._form_create_rules
+        names = writable(
+            current_access.get(), list(rules or self.edit_fields), "create" if is_create else "edit"
+        )
         overrides: dict[str, Any] = {}
         args: dict[str, dict[str, Any]] = {}
         for name in names:
@@ -253,17 +319,37 @@ class DatadeskModelView(ModelView):
         return values
 
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
-        """Insert a row from the create form's fields only."""
-        values = self._clean(data, self.create_fields)
+        """Insert a row from the fields this user may write, if it lands in their scope."""
+        access = access_for(self, request)
+        access.require("create")
+        values = self._clean(data, writable(access, self.create_fields, "create"))
+        await self.services.run_db(check_values, self, access, "create", values)
         return await self.services.run_db(self.services.records.insert, self.table_info, values)
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
-        """Update a row from the edit form's fields only (keys are never changed)."""
+        """Update a row in the user's scope from the fields they may write (never the key);
+        the row as it would be after the change must stay in their scope."""
+        access = access_for(self, request)
+        access.require("edit")
         key = self.parse_key(pk)
-        values = self._clean(data, self.edit_fields)
+        await self.services.run_db(require_row, self, access, "edit", key)
+        values = self._clean(data, writable(access, self.edit_fields, "edit"))
+        current = await self.services.run_db(self.current_values, key)
+        await self.services.run_db(check_values, self, access, "edit", {**current, **values})
         return await self.services.run_db(
             self.services.records.update, self.table_info, key, values
         )
+
+    def current_values(self, key: Sequence[Any]) -> dict[str, Any]:
+        """Every column of one row, by attribute name."""
+        t = self.table_info.table
+        cols = [t.c[c.db_name].label(c.name) for c in self.table_info.columns.values()]
+        with self.services.records.reading() as conn:
+            row = conn.execute(sa.select(*cols).where(self.grid.key_condition(key))).mappings()
+            found = row.first()
+        if found is None:
+            raise NotFound(f"{self.table_info.label}: no row with key {', '.join(map(str, key))}")
+        return dict(found)
 
     def form_edit_query(self, request: Request) -> sa.Select[Any]:
         """Load the edited row by its (typed) key."""
@@ -372,6 +458,7 @@ def build_model_view(table: TableInfo, services: ViewServices) -> type[DatadeskM
         "column_list": visible,
         "form_columns": form,
         "page_size_value": cfg.page_size or app.page_size,
+        "grids": GridCache(),
         "can_create": not read_only and bool(create_fields),
         "can_edit": not read_only and bool(edit_fields),
         "can_delete": not read_only,

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from datadesk.admin_views.cells import format_cell, key_href, key_to_path
 from datadesk.admin_views.model_view import DatadeskModelView
 from datadesk.models.count_cache import CountCache
-from datadesk.models.grid_query import GridState, filter_kind
+from datadesk.models.grid_query import GridQuery, GridState, filter_kind
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,17 @@ class GridPage:
     """Loads everything the list template shows, in one worker thread."""
 
     def __init__(
-        self, view: DatadeskModelView, counts: CountCache, count_cap: int, root: str = "/admin"
+        self,
+        view: DatadeskModelView,
+        grid: GridQuery,
+        counts: CountCache,
+        count_cap: int,
+        root: str = "/admin",
+        count_scope: tuple[Any, ...] = (),
     ) -> None:
         self.view = view
+        self.grid = grid
+        self.count_scope = count_scope
         self.root = root
         self.counts = counts
         self.count_cap = count_cap
@@ -41,11 +49,11 @@ class GridPage:
         """Parse the query, count (capped, cached), fetch the page and format its cells."""
         view = self.view
         app = view.services.config.app
-        grid = view.grid
+        grid = self.grid
         state = grid.parse_state(
             params, page_size=view.page_size_value, page_size_options=app.page_size_options
         )
-        count_key = tuple(state.query_items(page=1, sort=(), page_size=0))
+        count_key = (self.count_scope, tuple(state.query_items(page=1, sort=(), page_size=0)))
         records = view.services.records
 
         def compute_count() -> int:
@@ -104,8 +112,8 @@ class GridPage:
             return "?" + urlencode(state.query_items(**changes))
 
         sort_links = {}
-        current = state.sort or self.view.grid.default_sort
-        for column in self.view.grid.columns:
+        current = state.sort or self.grid.default_sort
+        for column in self.grid.columns:
             if not column.is_sortable:
                 continue
             is_desc = current[:1] == ((column.name, False),)
@@ -128,7 +136,7 @@ class GridPage:
         active = {(f.column, f.op): f.raw for f in state.filters}
         controls = []
         catalog = self.view.services.catalog
-        for name, column in self.view.grid.filter_columns.items():
+        for name, column in self.grid.filter_columns.items():
             kind = filter_kind(column)
             options: list[tuple[str, str]] | None = None
             if column.kind == "boolean":

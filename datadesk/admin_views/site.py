@@ -24,11 +24,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from datadesk.admin_views.access import access_for, current_access, scope_key
 from datadesk.admin_views.cells import format_cell
 from datadesk.admin_views.model_view import DatadeskModelView
 from datadesk.admin_views.pages import GridPage
 from datadesk.admin_views.session_gate import current_csrf_token
 from datadesk.admin_views.signin import SignInBackend, SignInPages
+from datadesk.auth.policy import TableAccess
 from datadesk.auth.sessions import SessionCodec
 from datadesk.auth.users import UserStore
 from datadesk.errors import DatadeskError, NotFound
@@ -148,10 +150,15 @@ class DatadeskAdmin(Admin):
     async def list(self, request: Request) -> Response:
         """The grid: one page of rows with search, filters, sort and a capped count."""
         view = self.view_for(request)
-        if not view.is_accessible(request):
-            raise HTTPException(status_code=403)
+        access = access_for(view, request)
+        access.require("list")
         page = GridPage(
-            view, self.counts, self.count_cap, root=request.scope.get("root_path", "").rstrip("/")
+            view,
+            view.grid_for(request, access),
+            self.counts,
+            self.count_cap,
+            root=request.scope.get("root_path", "").rstrip("/"),
+            count_scope=scope_key(request) if access.where_for("list") is not None else (),
         )
         context = await view.services.run_db(page.load, request.query_params.multi_items())
         if context["page"] != context["state"].page:
@@ -159,32 +166,67 @@ class DatadeskAdmin(Admin):
             return RedirectResponse(url, status_code=302)
         context["model_view"] = view
         context["title"] = view.name_plural
+        context["perms"] = view.permissions(access)
         return await self.render(request, "datadesk/list.html", context)
+
+    async def create(self, request: Request) -> Response:
+        """sqladmin's create page, with the form limited to what this user may write."""
+        return await self._with_access(request, super().create)
+
+    async def edit(self, request: Request) -> Response:
+        """sqladmin's edit page, with the form limited to what this user may write."""
+        return await self._with_access(request, super().edit)
+
+    async def _with_access(self, request: Request, handler: Any) -> Response:
+        if getattr(request.state, "actor", None) is None:
+            return await handler(request)  # sqladmin sends anonymous users to sign in
+        view = self.view_for(request)
+        token = current_access.set(access_for(view, request))
+        try:
+            response: Response = await handler(request)
+            return response
+        finally:
+            current_access.reset(token)
 
     @login_required
     async def details(self, request: Request) -> Response:
-        """One row, every visible column, references shown by label and linked."""
+        """One row, every column the user may see, references shown by label and linked."""
         view = self.view_for(request)
-        if not view.can_view_details or not view.is_accessible(request):
-            raise HTTPException(status_code=403)
+        access = access_for(view, request)
+        access.require("view")
         key = view.parse_key(request.path_params["pk"])
-        row = await view.services.run_db(self._load_row, view, key)
+        row = await view.services.run_db(self._load_row, view, key, access, "view")
         context = {
             "model_view": view,
             "title": view.name,
             "row": row,
             "key_path": view.key_path(row),
+            "columns": access.visible_columns(view.detail_columns),
+            "perms": view.permissions(access),
             "labels": await view.services.run_db(self._reference_labels, view, row),
         }
         return await self.render(request, "datadesk/details.html", context)
 
-    def _load_row(self, view: DatadeskModelView, key: builtins.list[Any]) -> Any:
+    def _load_row(
+        self,
+        view: DatadeskModelView,
+        key: builtins.list[Any],
+        access: TableAccess,
+        action: str,
+    ) -> Any:
         t = view.table_info.table
-        cols = [t.c[c.db_name].label(c.name) for c in view.table_info.columns.values()]
+        cols = [
+            t.c[c.db_name].label(c.name)
+            for c in view.table_info.columns.values()
+            if c.name not in access.hidden or c.name in view.table_info.primary_key
+        ]
         stmt = sa.select(*cols).where(view.grid.key_condition(key))
+        scope = access.where_for(action)
+        if scope is not None:
+            stmt = stmt.where(scope)
         with view.services.records.reading() as conn:
             row = conn.execute(stmt).mappings().first()
-        if row is None:
+        if row is None:  # out of scope looks exactly like absent
             raise NotFound(f"{view.table_info.label}: no row with key {', '.join(map(str, key))}")
         return row
 
@@ -213,8 +255,10 @@ class DatadeskAdmin(Admin):
     async def delete(self, request: Request) -> Response:
         """GET: a confirmation page listing the rows; POST: delete them in one transaction."""
         view = self.view_for(request)
-        if not view.can_delete or not view.is_accessible(request):
-            raise HTTPException(status_code=403)
+        access = access_for(view, request)
+        if not view.can_delete:
+            raise HTTPException(status_code=403, detail=f"{view.name_plural} are read-only.")
+        access.require("delete")
         if request.method == "POST":
             form = await request.form()
             raw_keys = [str(k) for k in form.getlist("pks")]
@@ -226,15 +270,21 @@ class DatadeskAdmin(Admin):
         keys = [view.parse_key(k) for k in raw_keys]
         list_url = str(request.url_for("admin:list", identity=view.identity))
         if request.method == "POST":
-            await view.services.run_db(view.services.records.delete_many, view.table_info, keys)
+            await view.services.run_db(
+                view.services.records.delete_many,
+                view.table_info,
+                keys,
+                access.where_for("delete"),
+            )
             return RedirectResponse(
                 URL(list_url).include_query_params(deleted=str(len(keys))), status_code=303
             )
-        rows = [await view.services.run_db(self._load_row, view, k) for k in keys]
+        rows = [await view.services.run_db(self._load_row, view, k, access, "delete") for k in keys]
         context = {
             "model_view": view,
             "title": f"Delete {view.name_plural}",
             "rows": rows,
+            "columns": access.visible_columns(view.visible_columns),
             "raw_keys": raw_keys,
             "list_url": list_url,
         }
@@ -242,18 +292,21 @@ class DatadeskAdmin(Admin):
 
     @login_required
     async def lookup(self, request: Request) -> Response:
-        """JSON search over a table's row labels, for the key inputs of big references."""
+        """JSON search over the labels of rows the user may list, for key inputs."""
         view = self.view_for(request)
-        if not view.is_accessible(request):
-            raise HTTPException(status_code=403)
+        access = access_for(view, request)
+        access.require("list")
         term = request.query_params.get("q", "")[:100]
-        return JSONResponse(await view.services.run_db(self._lookup_rows, view, term))
+        return JSONResponse(await view.services.run_db(self._lookup_rows, view, access, term))
 
-    def _lookup_rows(self, view: DatadeskModelView, term: str) -> builtins.list[dict[str, str]]:
+    def _lookup_rows(
+        self, view: DatadeskModelView, access: TableAccess, term: str
+    ) -> builtins.list[dict[str, str]]:
         table = view.table_info
         if len(table.primary_key) != 1:
             return []
-        attrs = label_attributes(table)
+        attrs = [a for a in label_attributes(table) if a not in access.hidden]
+        attrs = attrs or list(table.primary_key)
         t = table.table
         key = t.c[table.columns[table.primary_key[0]].db_name]
         stmt = sa.select(
@@ -268,12 +321,17 @@ class DatadeskAdmin(Admin):
             text_cols = [
                 t.c[table.columns[a].db_name] for a in attrs if table.columns[a].kind == "text"
             ]
-            stmt = stmt.where(
-                sa.or_(
-                    *(sa.func.lower(c).like(pattern, escape="\\") for c in text_cols),
-                    key == term if key.type.python_type is str else sa.false(),
-                )
-            )
+            terms: builtins.list[sa.ColumnElement[bool]] = [
+                sa.func.lower(c).like(pattern, escape="\\") for c in text_cols
+            ]
+            if key.type.python_type is str:
+                terms.append(key == term)
+            elif term.isdigit():
+                terms.append(key == int(term))
+            stmt = stmt.where(sa.or_(*terms)) if terms else stmt.where(key.is_(None))
+        scope = access.where_for("list")
+        if scope is not None:
+            stmt = stmt.where(scope)
         stmt = stmt.limit(20)
         with view.services.records.reading() as conn:
             rows = conn.execute(stmt).mappings().all()

@@ -115,13 +115,19 @@ class GridQuery:
         search_columns: Sequence[str] = (),
         filter_columns: Sequence[str] = (),
         default_sort: Sequence[str] = (),
+        hidden: frozenset[str] = frozenset(),
+        scope: sa.ColumnElement[bool] | None = None,
     ) -> None:
         self.table = table
         self.catalog = catalog
-        self.columns = [table.columns[name] for name in columns]
-        self.search_columns = [table.columns[name] for name in search_columns]
-        self.filter_columns = {name: table.columns[name] for name in filter_columns}
-        self.default_sort = tuple(_parse_sort_item(item) for item in default_sort)
+        self.hidden = hidden
+        self.scope = scope  # the rows the acting user may see: ANDed into every statement
+        self.columns = [table.columns[name] for name in columns if name not in hidden]
+        self.search_columns = [table.columns[n] for n in search_columns if n not in hidden]
+        self.filter_columns = {n: table.columns[n] for n in filter_columns if n not in hidden}
+        self.default_sort = tuple(
+            item for item in map(_parse_sort_item, default_sort) if item[0] not in hidden
+        )
         self._label_joins = self._plan_label_joins()
         self._unfiltered: sa.Select[Any] | None = None  # built once; statements are immutable
 
@@ -169,7 +175,7 @@ class GridQuery:
                 continue
             name, desc = _parse_sort_item(item)
             column = self.table.columns.get(name)
-            if column is None or column.is_hidden or not column.is_sortable:
+            if column is None or column.is_hidden or name in self.hidden or not column.is_sortable:
                 raise InvalidInput(f"cannot sort by '{name[:40]}'")
             result.append((name, desc))
         return tuple(result)
@@ -201,7 +207,7 @@ class GridQuery:
     def where_clauses(self, state: GridState) -> list[sa.ColumnElement[bool]]:
         """The WHERE terms for the search and filters of a state."""
         t = self.table.table
-        clauses: list[sa.ColumnElement[bool]] = []
+        clauses: list[sa.ColumnElement[bool]] = [] if self.scope is None else [self.scope]
         for flt in state.filters:
             col = t.c[self.table.columns[flt.column].db_name]
             if flt.op == "contains":

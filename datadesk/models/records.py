@@ -64,11 +64,34 @@ class RecordStore:
         self._committed(table)
         return obj
 
-    def delete_many(self, table: TableInfo, keys: Sequence[Sequence[Any]]) -> int:
-        """Delete several rows in one transaction: all of them, or none when any fails."""
+    def delete_many(
+        self,
+        table: TableInfo,
+        keys: Sequence[Sequence[Any]],
+        scope: sa.ColumnElement[bool] | None = None,
+    ) -> int:
+        """Delete several rows in one transaction: all of them, or none when any fails.
+
+        ``scope`` limits the rows that may be deleted; a key outside it counts as missing.
+        """
         with self.session_factory() as session:
             for key in keys:
                 obj = session.get(table.model, tuple(key))
+                if obj is not None and scope is not None:
+                    t = table.table
+                    in_scope = (
+                        sa.select(sa.literal(1))
+                        .select_from(t)
+                        .where(
+                            *(
+                                t.c[table.columns[n].db_name] == v
+                                for n, v in zip(table.primary_key, key, strict=True)
+                            ),
+                            scope,
+                        )
+                    )
+                    if session.execute(in_scope).first() is None:
+                        obj = None
                 if obj is None:
                     session.rollback()
                     raise NotFound(f"{table.label}: no row with key {_key_text(key)}")

@@ -23,8 +23,14 @@ from tests.conftest import SERVER_URL, pg_database
 
 DEMO_IMMUNIZATIONS = 3_000
 PASSWORD = "correct-horse-battery-9"
+CLERK_DEPARTMENT = "3"  # a demo department with staff; the clerk's own
 TEST_USERS: dict[str, tuple[list[str], dict[str, str]]] = {
     "admin": (["admin"], {}),
+    "clerk": (["clerk"], {"department_id": CLERK_DEPARTMENT}),
+    "official": (["official"], {}),
+    "manager": (["data_manager"], {}),
+    "auditor": (["auditor"], {}),
+    "nobody": ([], {}),
 }
 
 
@@ -99,6 +105,23 @@ def app_factory(demo_db_url: str, tmp_path: Path) -> Iterator[Any]:
     yield make
     for app in apps:
         app.state.runtime.engine.dispose()
+
+
+@pytest.fixture
+def as_user(app_factory: Any) -> Iterator[Any]:
+    """Sign in as one of TEST_USERS on a real app; returns a SignedInClient."""
+    clients: list[SignedInClient] = []
+
+    def make(username: str) -> SignedInClient:
+        client = SignedInClient(app_factory(), follow_redirects=False)
+        client.__enter__()
+        clients.append(client)
+        client.csrf = sign_in(client, username)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
 
 
 @pytest.fixture

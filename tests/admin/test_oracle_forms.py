@@ -17,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 from starlette.datastructures import FormData
 
 from datadesk.admin_views.model_view import ChoiceCache, ViewServices, build_model_view
+from datadesk.auth.policy import RolePolicy
 from datadesk.config.schema import Config
 from datadesk.models.catalog import Catalog
 from datadesk.models.records import RecordStore
@@ -57,7 +58,9 @@ def make_form_class(catalog: Catalog, rules_attr: str) -> type:
     # No query runs while building this form (no references): an unconnected engine suffices.
     engine = sa.create_engine("oracle+oracledb://user:pw@127.0.0.1:1/?service_name=X")
     records = RecordStore(sessionmaker(bind=engine))
-    services = ViewServices(catalog, Config(), records, ChoiceCache(records, catalog, 50))
+    services = ViewServices(
+        catalog, Config(), records, ChoiceCache(records, catalog, 50), RolePolicy(Config(), catalog)
+    )
     view_class = build_model_view(catalog.tables["everything"], services)
     view_class.session_maker = records.session_factory
     view = view_class()

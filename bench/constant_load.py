@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -96,14 +96,30 @@ class _Connection:
         return status
 
 
-async def _run(url: str, users: int, interval: float, seconds: float) -> LoadResult:
+def build_request(url: str, headers: Mapping[str, str] | None = None) -> bytes:
+    """The raw HTTP/1.1 GET every user sends, with the extra headers (e.g. a session cookie)."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    request = (
-        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: datadesk-bench\r\n"
-        "Accept: text/html\r\n\r\n"
-    ).encode()
+    lines = [
+        f"GET {path} HTTP/1.1",
+        f"Host: {host}:{port}",
+        "User-Agent: datadesk-bench",
+        "Accept: text/html",
+        *(f"{name}: {value}" for name, value in (headers or {}).items()),
+    ]
+    for line in lines:
+        if "\r" in line or "\n" in line:
+            raise ValueError(f"line break in request header {line[:40]!r}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+async def _run(
+    url: str, users: int, interval: float, seconds: float, headers: Mapping[str, str] | None
+) -> LoadResult:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    request = build_request(url, headers)
     connections = [_Connection(host, port, request) for _ in range(users)]
     await asyncio.gather(*(c.open() for c in connections))
     # perf_counter, not loop.time(): uvloop's clock has millisecond resolution.
@@ -171,9 +187,17 @@ async def _run(url: str, users: int, interval: float, seconds: float) -> LoadRes
 
 
 def run_constant_load(
-    url: str, *, users: int = 80, interval: float = 2.0, seconds: float = 20.0
+    url: str,
+    *,
+    users: int = 80,
+    interval: float = 2.0,
+    seconds: float = 20.0,
+    headers: Mapping[str, str] | None = None,
 ) -> LoadResult:
-    """Run the open-loop load against one URL; bounded to seconds + 40 s at most."""
+    """Run the open-loop load against one URL; bounded to seconds + 40 s at most.
+
+    ``headers`` go with every request (e.g. ``{"Cookie": "session=..."}``); only 2xx answers
+    count as completed, so a redirect to a sign-in page counts as an error."""
     try:
         import uvloop
 
@@ -181,4 +205,4 @@ def run_constant_load(
     except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
         factory = None
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_run(url, users, interval, seconds))
+        return runner.run(_run(url, users, interval, seconds, headers))

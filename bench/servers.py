@@ -1,4 +1,8 @@
-"""The three servers of the grid benchmark, each one uvicorn worker in its own process."""
+"""The three servers of the grid benchmark, each one uvicorn worker in its own process.
+
+datadesk's admin requires signing in: its database is upgraded first (``datadesk db upgrade``,
+which creates user admin with DATADESK_ADMIN_PASSWORD), the benchmark signs in through the
+login form, and every request to the measured page carries the session cookie."""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx2
 
 from bench import handwritten, plain_sqladmin
 
@@ -20,6 +24,13 @@ REPO = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 DATADESK_LIST_PATH = "/admin/immunizations/list"
 DATADESK_DETAIL_PATTERN = r'href="/admin/immunizations/details/([^"]+)"'  # from the View link
+DATADESK_LOGIN_PATH = "/admin/login"
+DATADESK_SESSION_COOKIE = "datadesk_session"
+# user admin is created by `datadesk db upgrade` with this password (DATADESK_ADMIN_PASSWORD)
+BENCH_ADMIN_USER = "admin"
+BENCH_ADMIN_PASSWORD = "Bench-Secret-passw0rd"
+PAGE_ROWS = 50
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class BenchError(Exception):
@@ -56,6 +67,9 @@ class ServerSpec:
     env: dict[str, str]
     path: str
     detail_pattern: str  # regex with one group: the key of each row's details link
+    ready_path: str | None = None  # answers 200 once the server is up (default: path)
+    prepare: list[list[str]] = field(default_factory=list)  # run once before the server starts
+    credentials: tuple[str, str] | None = None  # user name and password to sign in with
 
 
 @dataclass
@@ -66,15 +80,28 @@ class Server:
     port: int
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    cookie: str | None = None  # "name=value" of the signed-in session, sent with every request
+    page_bytes: int = 0  # size of the page (body) at the last check
     _log: object = field(default=None, repr=False)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
         """Absolute URL of the measured page."""
-        return f"http://127.0.0.1:{self.port}{self.spec.path}"
+        return self.base + self.spec.path
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers every request to the measured page carries (the session cookie, if any)."""
+        return {"Cookie": self.cookie} if self.cookie else {}
 
     def start(self, timeout: float = 90.0) -> None:
-        """Start the process and wait until the page answers 200."""
+        """Run the preparation commands, start the process and wait until it answers 200."""
+        for command in self.spec.prepare:
+            self._prepare(command)
         log = self.log_path.open("wb")
         self._log = log
         self.process = subprocess.Popen(
@@ -85,15 +112,15 @@ class Server:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+        ready = self.base + (self.spec.ready_path or self.spec.path)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise BenchError(f"{self.spec.name} exited at start:\n{self.log_tail()}")
             try:
-                with urllib.request.urlopen(self.url, timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if httpx2.get(ready, timeout=5, follow_redirects=False).status_code == 200:
+                    return
+            except httpx2.HTTPError:
                 pass
             time.sleep(0.2)
         raise BenchError(
@@ -105,16 +132,90 @@ class Server:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("DATADESK_")}
         return {**inherited, **self.spec.env}
 
-    def fetch_keys(self) -> list[str]:
-        """GET the page once; the keys of its rows, in order (BenchError unless 200)."""
-        with urllib.request.urlopen(self.url, timeout=30) as response:
-            if response.status != 200:
-                raise BenchError(f"{self.spec.name}: {self.url} answered {response.status}")
-            html = response.read().decode("utf-8")
+    def _prepare(self, command: list[str]) -> None:
+        done = subprocess.run(
+            command,
+            env=self._environment(),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise BenchError(
+                f"{self.spec.name}: {' '.join(command[-2:])} failed ({done.returncode}):\n"
+                f"{(done.stdout + done.stderr)[-3000:]}"
+            )
+
+    def sign_in(self) -> None:
+        """Sign in through the server's own login form (a no-op for servers without
+        credentials) and keep the session cookie for every later request."""
+        if self.spec.credentials is None:
+            return
+        username, password = self.spec.credentials
         try:
-            return row_keys(html, self.spec.detail_pattern)
+            with httpx2.Client(base_url=self.base, follow_redirects=False, timeout=30) as client:
+                form = client.get(DATADESK_LOGIN_PATH)
+                match = CSRF_RE.search(form.text)
+                if form.status_code != 200 or match is None:
+                    raise BenchError(
+                        f"{self.spec.name}: {DATADESK_LOGIN_PATH} answered {form.status_code} "
+                        "without a csrf_token field"
+                    )
+                answer = client.post(
+                    DATADESK_LOGIN_PATH,
+                    data={
+                        "username": username,
+                        "password": password,
+                        "csrf_token": match.group(1),
+                        "next": "/admin/",
+                    },
+                )
+                value = client.cookies.get(DATADESK_SESSION_COOKIE)
+        except httpx2.HTTPError as exc:
+            raise BenchError(f"{self.spec.name}: sign-in failed: {exc!r}") from None
+        if answer.status_code != 303 or not value:
+            raise BenchError(
+                f"{self.spec.name}: sign-in as {username} answered {answer.status_code} "
+                f"(expected 303 and a {DATADESK_SESSION_COOKIE} cookie):\n{answer.text[:500]}"
+            )
+        self.cookie = f"{DATADESK_SESSION_COOKIE}={value}"
+
+    def fetch_page(self) -> str:
+        """GET the measured page once with the session cookie, without following redirects;
+        its HTML (BenchError unless 200: a redirect means the request was not signed in)."""
+        try:
+            response = httpx2.get(
+                self.url, headers=self.headers, timeout=30, follow_redirects=False
+            )
+        except httpx2.HTTPError as exc:
+            raise BenchError(f"{self.spec.name}: {self.url} failed: {exc!r}") from None
+        if response.is_redirect:
+            raise BenchError(
+                f"{self.spec.name}: {self.url} answered {response.status_code} to "
+                f"{response.headers.get('location')!r} instead of the page "
+                f"({'with' if self.cookie else 'without'} a session cookie): not signed in"
+            )
+        if response.status_code != 200:
+            raise BenchError(f"{self.spec.name}: {self.url} answered {response.status_code}")
+        self.page_bytes = len(response.content)
+        return response.text
+
+    def fetch_keys(self) -> list[str]:
+        """GET the page once; the keys of its rows, in order (BenchError unless it is the
+        grid: 200 with PAGE_ROWS rows)."""
+        html = self.fetch_page()
+        try:
+            keys = row_keys(html, self.spec.detail_pattern)
         except ValueError as exc:
             raise BenchError(f"{self.spec.name} at {self.url}: {exc}") from None
+        if len(keys) != PAGE_ROWS:
+            raise BenchError(
+                f"{self.spec.name} at {self.url}: {len(keys)} rows, expected {PAGE_ROWS}"
+            )
+        return keys
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the server process has used so far."""
@@ -171,6 +272,7 @@ def grid_servers(database_url: str, var_dir: Path) -> list[Server]:
         "DATADESK_DATABASE_URL": database_url,
         "DATADESK_VAR_DIR": str(var_dir),
         "DATADESK_PORT": str(port),
+        "DATADESK_ADMIN_PASSWORD": BENCH_ADMIN_PASSWORD,
     }
     servers.append(
         Server(
@@ -180,6 +282,9 @@ def grid_servers(database_url: str, var_dir: Path) -> list[Server]:
                 datadesk_env,
                 DATADESK_LIST_PATH,
                 DATADESK_DETAIL_PATTERN,
+                ready_path="/readyz",
+                prepare=[[str(BIN / "datadesk"), "db", "upgrade"]],
+                credentials=(BENCH_ADMIN_USER, BENCH_ADMIN_PASSWORD),
             ),
             port,
             var_dir / "datadesk.log",

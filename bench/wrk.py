@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+_BYTES = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
 
 
 @dataclass(frozen=True)
@@ -21,12 +23,20 @@ class WrkResult:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    bytes_read: float  # as wrk reports it (two decimals in its unit)
     output: str
 
     @property
     def errors(self) -> int:
-        """Failed requests: HTTP 4xx/5xx plus connect, read, write and timeout errors."""
+        """Failed requests: HTTP 4xx/5xx plus connect, read, write and timeout errors.
+
+        wrk counts redirects (3xx) as successes: check ``bytes_per_request`` against the page."""
         return self.non_2xx + self.socket_errors
+
+    @property
+    def bytes_per_request(self) -> float:
+        """Mean bytes read per response (headers included)."""
+        return self.bytes_read / self.requests if self.requests else 0.0
 
 
 def _duration_ms(text: str) -> float:
@@ -39,7 +49,9 @@ def _duration_ms(text: str) -> float:
 def parse_wrk(output: str) -> WrkResult:
     """Read wrk's ``--latency`` report."""
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h)", output)
+    total = re.search(
+        r"(\d+) requests in ([\d.]+)(us|ms|s|m|h), ([\d.]+)(B|KB|MB|GB|TB) read", output
+    )
     if rps is None or total is None:
         raise ValueError(f"unreadable wrk output:\n{output}")
     percentiles = {
@@ -59,17 +71,21 @@ def parse_wrk(output: str) -> WrkResult:
         p99_ms=percentiles.get(99, float("nan")),
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
         socket_errors=sum(int(g) for g in socket.groups()) if socket else 0,
+        bytes_read=float(total.group(4)) * _BYTES[total.group(5)],
         output=output,
     )
 
 
-def run_wrk(
-    url: str, *, threads: int, connections: int, seconds: float, timeout_seconds: float = 30.0
-) -> WrkResult:
-    """Run wrk against one URL for a bounded time and parse its report.
-
-    The per-request timeout is long so that a slow server is measured as slow (high latency,
-    few requests/s) rather than reported as failing."""
+def wrk_command(
+    url: str,
+    *,
+    threads: int,
+    connections: int,
+    seconds: float,
+    timeout_seconds: float = 30.0,
+    headers: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The wrk command line; each header is sent with every request (``-H "Name: value"``)."""
     command = [
         "wrk",
         f"-t{threads}",
@@ -77,8 +93,33 @@ def run_wrk(
         f"-d{seconds:g}s",
         f"--timeout={timeout_seconds:g}s",
         "--latency",
-        url,
     ]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    return [*command, url]
+
+
+def run_wrk(
+    url: str,
+    *,
+    threads: int,
+    connections: int,
+    seconds: float,
+    timeout_seconds: float = 30.0,
+    headers: Mapping[str, str] | None = None,
+) -> WrkResult:
+    """Run wrk against one URL for a bounded time and parse its report.
+
+    The per-request timeout is long so that a slow server is measured as slow (high latency,
+    few requests/s) rather than reported as failing."""
+    command = wrk_command(
+        url,
+        threads=threads,
+        connections=connections,
+        seconds=seconds,
+        timeout_seconds=timeout_seconds,
+        headers=headers,
+    )
     done = subprocess.run(
         command, capture_output=True, text=True, check=False, timeout=seconds + timeout_seconds + 30
     )

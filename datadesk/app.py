@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from datadesk.admin_views.model_view import ChoiceCache, ViewServices, build_model_view
 from datadesk.admin_views.session_gate import SessionGate
 from datadesk.admin_views.site import DatadeskAdmin
+from datadesk.admin_views.users_pages import install_users_pages
 from datadesk.auth.directory import ActorDirectory
 from datadesk.auth.policy import RolePolicy
 from datadesk.auth.sessions import SessionCodec, load_or_create_secret
@@ -28,6 +29,7 @@ from datadesk.config.loader import cross_check_error, load_config
 from datadesk.config.roles_check import find_role_problems
 from datadesk.config.schema import Config
 from datadesk.models.app_tables import app_tables
+from datadesk.models.audit import AuditLog
 from datadesk.models.catalog import Catalog
 from datadesk.models.count_cache import CountCache
 from datadesk.models.engine import create_db_engine
@@ -67,10 +69,10 @@ def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime
     gc.collect()
     gc.freeze()
     factory: sessionmaker[Session] = sessionmaker(bind=engine, autoflush=False)
-    records = RecordStore(factory)
+    tables = app_tables(config.app_tables.prefix, config.app_tables.schema_name)
+    records = RecordStore(factory, AuditLog(tables))
     counts = CountCache(config.app.count_cache_seconds)
     records.listeners.append(counts.invalidate)
-    tables = app_tables(config.app_tables.prefix, config.app_tables.schema_name)
     users = UserStore(engine, tables, config.auth)
     secret = settings.secret_key or load_or_create_secret(settings.var_dir)
     codec = SessionCodec(
@@ -135,5 +137,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     for table in sorted(runtime.catalog.tables.values(), key=lambda t: t.label_plural.lower()):
         admin.add_view(build_model_view(table, services))
+    install_users_pages(
+        admin, runtime.users, runtime.directory, services.policy, runtime.config.roles
+    )
     app.state.admin = admin
     return app

@@ -7,9 +7,11 @@ made by ``datadesk.auth.policy.RolePolicy``; this module only applies them to gr
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,10 @@ from starlette.requests import Request
 from datadesk.auth.actor import Actor
 from datadesk.auth.policy import TableAccess
 from datadesk.errors import AccessDenied, NotFound
+from datadesk.models.audit import AuditContext, jsonable
+from datadesk.models.catalog import TableInfo
 from datadesk.models.grid_query import GridQuery
+from datadesk.models.records import RowConflict
 
 if TYPE_CHECKING:
     from datadesk.admin_views.model_view import DatadeskModelView
@@ -125,3 +130,34 @@ def check_values(
             f"{view.table_info.label}: you may not {action} a row with these values "
             "(it would be outside the rows your role allows)"
         )
+
+
+def audit_context(request: Request, source: str) -> AuditContext:
+    """Who changes data in this request, and from where, for the audit log."""
+    client = request.client.host if request.client else None
+    return AuditContext(actor_of(request).username, source, client)
+
+
+def encode_version(values: Mapping[str, Any]) -> str:
+    """The version an edit form carries: the row's values as the user saw them."""
+    text = json.dumps(
+        {k: jsonable(v) for k, v in values.items()},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def decode_version(raw: Any, table: TableInfo) -> dict[str, Any]:
+    """The values an edit form was loaded with; a missing or garbled version is refused."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode(str(raw or "").encode("ascii")))
+    except (ValueError, UnicodeError):
+        values = None
+    if not isinstance(values, dict) or not values:
+        raise RowConflict(
+            f"{table.label}: the form does not say which version of the row it edits; "
+            "reopen the row and make your change again"
+        )
+    return {k: v for k, v in values.items() if k in table.columns}

@@ -38,6 +38,7 @@ class CsrfForm(Form):
     """Base of every generated form: carries the session's CSRF token as a hidden field."""
 
     csrf_token = HiddenField(default=current_csrf_token.get)
+    row_version = HiddenField()
 
 
 class OptionalDateTimeField(DateTimeField):

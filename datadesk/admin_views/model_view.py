@@ -6,6 +6,7 @@ import datetime as dt
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 import anyio
@@ -19,8 +20,11 @@ from wtforms import Form, StringField, TextAreaField, validators
 from datadesk.admin_views.access import (
     GridCache,
     access_for,
+    audit_context,
     check_values,
     current_access,
+    decode_version,
+    encode_version,
     require_row,
     row_in_scope,
     scope_key,
@@ -324,7 +328,11 @@ class DatadeskModelView(ModelView):
         access.require("create")
         values = self._clean(data, writable(access, self.create_fields, "create"))
         await self.services.run_db(check_values, self, access, "create", values)
-        return await self.services.run_db(self.services.records.insert, self.table_info, values)
+        return await self.services.run_db(
+            partial(self.services.records.insert, audit=audit_context(request, "form")),
+            self.table_info,
+            values,
+        )
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
         """Update a row in the user's scope from the fields they may write (never the key);
@@ -334,11 +342,23 @@ class DatadeskModelView(ModelView):
         key = self.parse_key(pk)
         await self.services.run_db(require_row, self, access, "edit", key)
         values = self._clean(data, writable(access, self.edit_fields, "edit"))
+        expected = decode_version(data.get("row_version"), self.table_info)
         current = await self.services.run_db(self.current_values, key)
         await self.services.run_db(check_values, self, access, "edit", {**current, **values})
-        return await self.services.run_db(
-            self.services.records.update, self.table_info, key, values
+        update = partial(
+            self.services.records.update,
+            expected=expected,
+            audit=audit_context(request, "form"),
         )
+        return await self.services.run_db(update, self.table_info, key, values)
+
+    async def get_form_data_for_edit(self, obj: Any) -> dict[str, Any]:
+        """The edit form's values, plus the version of the row as the user sees it."""
+        data = {name: getattr(obj, name, None) for name in self.edit_fields}
+        access = current_access.get()
+        seen = [n for n in self.table_info.columns if access is None or n not in access.hidden]
+        data["row_version"] = encode_version({n: getattr(obj, n, None) for n in seen})
+        return data
 
     def current_values(self, key: Sequence[Any]) -> dict[str, Any]:
         """Every column of one row, by attribute name."""

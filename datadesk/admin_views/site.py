@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from datadesk.admin_views.access import access_for, current_access, scope_key
+from datadesk.admin_views.access import access_for, audit_context, current_access, scope_key
 from datadesk.admin_views.cells import format_cell
 from datadesk.admin_views.model_view import DatadeskModelView
 from datadesk.admin_views.pages import GridPage
@@ -270,8 +271,9 @@ class DatadeskAdmin(Admin):
         keys = [view.parse_key(k) for k in raw_keys]
         list_url = str(request.url_for("admin:list", identity=view.identity))
         if request.method == "POST":
+            source = "form" if len(keys) == 1 else "bulk"
             await view.services.run_db(
-                view.services.records.delete_many,
+                partial(view.services.records.delete_many, audit=audit_context(request, source)),
                 view.table_info,
                 keys,
                 access.where_for("delete"),

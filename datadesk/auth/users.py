@@ -231,6 +231,34 @@ class UserStore:
             conn.execute(t.user_attributes.delete().where(t.user_attributes.c.user_id == user_id))
             self._write_attributes(conn, user_id, attrs)
 
+    def update_user(
+        self,
+        username: str,
+        *,
+        display_name: str | None,
+        email: str | None,
+        roles: Iterable[str],
+        attributes: Mapping[str, str],
+    ) -> None:
+        """Replace a user's display name, e-mail, roles and attributes, all or nothing."""
+        name = normalize_username(username)
+        role_set = self.check_roles(roles)
+        attrs = _checked_attributes(attributes)
+        profile = {
+            "display_name": _optional(display_name, "display name", 200),
+            "email": _optional(email, "e-mail", 254),
+        }
+        t = self.tables
+        with self.engine.begin() as conn:
+            user_id = self._existing_id(conn, name)
+            if ADMIN_ROLE not in role_set:
+                self._refuse_losing_last_admin(conn, user_id, name)
+            self._update(conn, user_id, **profile)
+            conn.execute(t.user_roles.delete().where(t.user_roles.c.user_id == user_id))
+            self._write_roles(conn, user_id, role_set)
+            conn.execute(t.user_attributes.delete().where(t.user_attributes.c.user_id == user_id))
+            self._write_attributes(conn, user_id, attrs)
+
     def ensure_admin(self, password: str | None = None) -> str | None:
         """Create user admin (role admin) if missing; return its password, None if it existed."""
         if self.get(ADMIN_USERNAME) is not None:

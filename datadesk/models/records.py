@@ -15,16 +15,25 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from datadesk.errors import NotFound, WriteRejected
+from datadesk.models.audit import AuditContext, AuditLog, diff
 from datadesk.models.catalog import TableInfo
 
 WriteListener = Callable[[str], None]
 
 
-class RecordStore:
-    """Writes rows through the ORM mapping of a table; notifies listeners after each commit."""
+class RowConflict(WriteRejected):
+    """The row changed since the user loaded it; nothing was written (lost-update protection)."""
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+
+class RecordStore:
+    """Writes rows through the ORM mapping of a table, auditing each change in the same
+    transaction; notifies listeners after each commit."""
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], audit_log: AuditLog | None = None
+    ) -> None:
         self.session_factory = session_factory
+        self.audit_log = audit_log
         self.listeners: list[WriteListener] = []
 
     def _committed(self, table: TableInfo) -> None:
@@ -41,25 +50,48 @@ class RecordStore:
         with self.session_factory() as session:
             return session.get(table.model, tuple(key))
 
-    def insert(self, table: TableInfo, values: Mapping[str, Any]) -> Any:
+    def insert(
+        self, table: TableInfo, values: Mapping[str, Any], *, audit: AuditContext | None = None
+    ) -> Any:
         """Insert one row and return the new (detached, loaded) object."""
         obj = table.model()
         for name, value in values.items():
             setattr(obj, name, value)
         with self.session_factory(expire_on_commit=False) as session:
             session.add(obj)
+            self._flush(session, table)
+            self._audit(session, audit, table, "create", obj, None, row_values(table, obj))
             self._commit(session, table)
         self._committed(table)
         return obj
 
-    def update(self, table: TableInfo, key: Sequence[Any], values: Mapping[str, Any]) -> Any:
-        """Update one row found by key; raise NotFound when it is gone."""
+    def update(
+        self,
+        table: TableInfo,
+        key: Sequence[Any],
+        values: Mapping[str, Any],
+        *,
+        expected: Mapping[str, Any] | None = None,
+        audit: AuditContext | None = None,
+    ) -> Any:
+        """Update one row found by key; NotFound when it is gone, RowConflict when any column
+        in ``expected`` no longer holds the value the user loaded (then nothing is written)."""
         with self.session_factory(expire_on_commit=False) as session:
-            obj = session.get(table.model, tuple(key))
+            obj = session.get(table.model, tuple(key), with_for_update=True)
             if obj is None:
                 raise NotFound(f"{table.label}: no row with key {_key_text(key)}")
+            before = row_values(table, obj)
+            if expected is not None:
+                changed = diff(
+                    {k: expected[k] for k in expected if k in before},
+                    {k: before[k] for k in expected if k in before},
+                )
+                if changed:
+                    raise RowConflict(_conflict_message(table, changed))
             for name, value in values.items():
                 setattr(obj, name, value)
+            self._flush(session, table)
+            self._audit(session, audit, table, "update", obj, before, row_values(table, obj))
             self._commit(session, table)
         self._committed(table)
         return obj
@@ -69,6 +101,8 @@ class RecordStore:
         table: TableInfo,
         keys: Sequence[Sequence[Any]],
         scope: sa.ColumnElement[bool] | None = None,
+        *,
+        audit: AuditContext | None = None,
     ) -> int:
         """Delete several rows in one transaction: all of them, or none when any fails.
 
@@ -77,28 +111,43 @@ class RecordStore:
         with self.session_factory() as session:
             for key in keys:
                 obj = session.get(table.model, tuple(key))
-                if obj is not None and scope is not None:
-                    t = table.table
-                    in_scope = (
-                        sa.select(sa.literal(1))
-                        .select_from(t)
-                        .where(
-                            *(
-                                t.c[table.columns[n].db_name] == v
-                                for n, v in zip(table.primary_key, key, strict=True)
-                            ),
-                            scope,
-                        )
-                    )
-                    if session.execute(in_scope).first() is None:
-                        obj = None
+                if (
+                    obj is not None
+                    and scope is not None
+                    and not _in_scope(session, table, key, scope)
+                ):
+                    obj = None
                 if obj is None:
                     session.rollback()
                     raise NotFound(f"{table.label}: no row with key {_key_text(key)}")
+                self._audit(session, audit, table, "delete", obj, row_values(table, obj), None)
                 session.delete(obj)
             self._commit(session, table)
         self._committed(table)
         return len(keys)
+
+    def _audit(
+        self,
+        session: Session,
+        audit: AuditContext | None,
+        table: TableInfo,
+        action: str,
+        obj: Any,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+    ) -> None:
+        if audit is None or self.audit_log is None:
+            return
+        key = [getattr(obj, name) for name in table.primary_key]
+        self.audit_log.record(session, audit, table, action, key, before, after)
+
+    @staticmethod
+    def _flush(session: Session, table: TableInfo) -> None:
+        try:
+            session.flush()
+        except sa_exc.DBAPIError as exc:
+            session.rollback()
+            raise WriteRejected(describe_db_error(exc, table)) from exc
 
     @staticmethod
     def _commit(session: Session, table: TableInfo) -> None:
@@ -107,6 +156,46 @@ class RecordStore:
         except sa_exc.DBAPIError as exc:
             session.rollback()
             raise WriteRejected(describe_db_error(exc, table)) from exc
+
+
+def row_values(table: TableInfo, obj: Any) -> dict[str, Any]:
+    """Every column value of a mapped object, by attribute name."""
+    return {name: getattr(obj, name, None) for name in table.columns}
+
+
+def _in_scope(
+    session: Session, table: TableInfo, key: Sequence[Any], scope: sa.ColumnElement[bool]
+) -> bool:
+    t = table.table
+    stmt = (
+        sa.select(sa.literal(1))
+        .select_from(t)
+        .where(
+            *(
+                t.c[table.columns[n].db_name] == v
+                for n, v in zip(table.primary_key, key, strict=True)
+            ),
+            scope,
+        )
+    )
+    return session.execute(stmt).first() is not None
+
+
+def _conflict_message(table: TableInfo, changed: Mapping[str, list[Any]]) -> str:
+    parts = []
+    for name, (yours, now) in list(changed.items())[:8]:
+        label = table.columns[name].label if name in table.columns else name
+        parts.append(f"{label}: '{_short(yours)}' is now '{_short(now)}'")
+    return (
+        f"{table.label}: someone else changed this row after you opened it ("
+        + "; ".join(parts)
+        + "). Nothing was saved: reopen the row, check the new values and make your change again."
+    )
+
+
+def _short(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [

@@ -1,11 +1,13 @@
-"""The grid benchmark reads wrk's report and computes percentiles correctly."""
+"""The grid benchmark reads wrk's report, computes percentiles correctly and sends its headers."""
 
 from __future__ import annotations
 
 import math
 
-from bench.constant_load import percentile
-from bench.wrk import parse_wrk
+import pytest
+
+from bench.constant_load import build_request, percentile
+from bench.wrk import parse_wrk, wrk_command
 
 WRK_REPORT = """\
 Running 15s test @ http://127.0.0.1:8000/admin/immunizations/list
@@ -33,6 +35,13 @@ def test_parse_wrk_reads_rate_percentiles_and_errors() -> None:
     assert result.requests_per_second == 294.75
     assert (result.p50_ms, result.p90_ms, result.p99_ms) == (277.1, 350.5, 1420.0)
     assert (result.non_2xx, result.socket_errors, result.errors) == (4, 3, 7)
+    assert result.bytes_read == 150.01 * 2**20
+    assert result.bytes_per_request == pytest.approx(150.01 * 2**20 / 4430)
+
+
+def test_parse_wrk_reads_small_transfers() -> None:
+    small = WRK_REPORT.replace("150.01MB read", "512.00KB read")
+    assert parse_wrk(small).bytes_read == 512 * 1024
 
 
 def test_parse_wrk_without_error_lines_counts_no_errors() -> None:
@@ -48,3 +57,29 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile(values, 0.99) == 99.0
     assert percentile([7.0], 0.99) == 7.0
     assert math.isnan(percentile([], 0.5))
+
+
+def test_wrk_sends_each_header_with_every_request() -> None:
+    command = wrk_command(
+        "http://127.0.0.1:8000/admin/x/list",
+        threads=2,
+        connections=80,
+        seconds=15,
+        headers={"Cookie": "datadesk_session=abc.def"},
+    )
+    assert command[0] == "wrk" and command[-1] == "http://127.0.0.1:8000/admin/x/list"
+    assert command[command.index("-H") + 1] == "Cookie: datadesk_session=abc.def"
+    assert "-H" not in wrk_command("http://127.0.0.1:1/", threads=1, connections=1, seconds=1)
+
+
+def test_constant_load_request_carries_the_headers() -> None:
+    request = build_request(
+        "http://127.0.0.1:8000/admin/x/list?page=2", {"Cookie": "datadesk_session=abc"}
+    )
+    head = request.decode("latin-1")
+    assert head.startswith("GET /admin/x/list?page=2 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n")
+    assert "\r\nCookie: datadesk_session=abc\r\n" in head
+    assert head.endswith("\r\n\r\n") and head.count("\r\n\r\n") == 1
+    assert "Cookie" not in build_request("http://127.0.0.1:8000/").decode()
+    with pytest.raises(ValueError):
+        build_request("http://127.0.0.1:8000/", {"Cookie": "a\r\nX-Evil: 1"})

@@ -1,0 +1,438 @@
+"""The users pages under /admin/users: list, create, edit, reset password, disable and enable.
+
+Only actors the policy lets manage users get them; everyone else gets 403, anonymous visitors
+are sent to sign in.  Every change is a POST (the session gate has already checked its CSRF
+token), is checked in full before anything is written, is made in one UserStore transaction,
+and then drops the user from the actor directory, so new roles, or a disabled account, count
+from the user's next request on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqladmin.authentication import login_required
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from datadesk.admin_views.site import DatadeskAdmin
+from datadesk.auth.actor import Actor
+from datadesk.auth.directory import ActorDirectory
+from datadesk.auth.passwords import MAX_PASSWORD_LENGTH, check_password_strength
+from datadesk.auth.policy import RolePolicy
+from datadesk.auth.users import ADMIN_ROLE, ATTRIBUTE_RULE, User, UserStore, normalize_username
+from datadesk.config.schema import RoleConfig
+from datadesk.errors import AccessDenied, InvalidInput, NotFound
+from datadesk.models.app_tables import ATTRIBUTE_VALUE_LENGTH
+
+logger = logging.getLogger("datadesk.security")
+
+USERNAME_LIMIT = 100
+DISPLAY_NAME_LIMIT = 200
+EMAIL_LIMIT = 254
+ATTRIBUTES_TEXT_LIMIT = 20_000
+MAX_ATTRIBUTES = 100
+NOTICES = {
+    "created": "User {} was created.",
+    "updated": "The changes to user {} were saved.",
+    "password": "The password of user {} was reset.",
+    "disabled": "User {} was disabled and is signed out.",
+    "enabled": "User {} may sign in again.",
+}
+ADMIN_LABEL = "Administrator"
+ADMIN_DESCRIPTION = "Manages users; sees and changes everything."
+
+
+@dataclass(frozen=True)
+class RoleChoice:
+    """One role checkbox: name, label, description, and whether the config still defines it."""
+
+    name: str
+    label: str
+    description: str = ""
+    is_configured: bool = True
+
+
+@dataclass
+class UserForm:
+    """The create or edit form as submitted (never the password), and what is wrong with it."""
+
+    username: str = ""
+    display_name: str = ""
+    email: str = ""
+    roles: list[str] = field(default_factory=list)
+    attributes_text: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of_user(cls, user: User) -> UserForm:
+        """The form filled in with a stored user."""
+        return cls(
+            username=user.username,
+            display_name=user.display_name or "",
+            email=user.email or "",
+            roles=sorted(user.roles),
+            attributes_text=format_attributes(user.attributes),
+            attributes=dict(user.attributes),
+        )
+
+    @classmethod
+    def read(cls, form: FormData, offered: Sequence[str]) -> UserForm:
+        """The profile, roles and attributes of a submitted form, checked."""
+        data = cls()
+        data.display_name = data._text(form, "display_name", "display name", DISPLAY_NAME_LIMIT)
+        data.email = data._text(form, "email", "e-mail address", EMAIL_LIMIT)
+        data.attributes_text = data._text(
+            form, "attributes", "attributes text", ATTRIBUTES_TEXT_LIMIT
+        )
+        chosen = {str(r) for r in form.getlist("roles") if isinstance(r, str)}
+        data.roles = [r for r in offered if r in chosen]
+        for role in sorted(chosen - set(offered)):
+            data.problems.append(f"There is no role {role[:100]!r}.")
+        data.attributes, problems = parse_attributes(data.attributes_text)
+        data.problems += problems
+        return data
+
+    def profile(self) -> dict[str, Any]:
+        """Display name, e-mail, roles and attributes as UserStore's keyword arguments."""
+        return {
+            "display_name": self.display_name,
+            "email": self.email,
+            "roles": self.roles,
+            "attributes": self.attributes,
+        }
+
+    def _text(self, form: FormData, name: str, label: str, limit: int) -> str:
+        value = form_text(form, name).strip()
+        if len(value) > limit:
+            self.problems.append(f"The {label} must be at most {limit} characters long.")
+            return value[:limit]
+        return value
+
+
+def form_text(form: FormData, name: str) -> str:
+    """A text field of a form ('' when missing or a file)."""
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def parse_attributes(text: str) -> tuple[dict[str, str], list[str]]:
+    """Attributes from 'name=value' lines (blank lines skipped), and the problems found."""
+    attributes: dict[str, str] = {}
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition("=")
+        name, value = name.strip().lower(), value.strip()
+        where = f"Attributes, line {number}:"
+        if not sep:
+            problems.append(f"{where} write name=value, e.g. department_id=3.")
+        elif not ATTRIBUTE_RULE.match(name):
+            problems.append(
+                f"{where} {name[:100]!r} is not an attribute name "
+                "(a letter or '_', then letters, digits or '_', at most 100)."
+            )
+        elif name in attributes:
+            problems.append(f"{where} {name!r} is given twice.")
+        elif len(value) > ATTRIBUTE_VALUE_LENGTH:
+            problems.append(f"{where} the value is over {ATTRIBUTE_VALUE_LENGTH} characters long.")
+        else:
+            attributes[name] = value
+    if len(attributes) > MAX_ATTRIBUTES:
+        problems.append(f"A user may have at most {MAX_ATTRIBUTES} attributes.")
+    return attributes, problems
+
+
+def format_attributes(attributes: Mapping[str, str]) -> str:
+    """Attributes as the 'name=value' lines of the form."""
+    return "\n".join(f"{name}={value}" for name, value in sorted(attributes.items()))
+
+
+def read_new_password(
+    form: FormData, min_length: int, username: str, *, optional: bool = False
+) -> tuple[str | None, list[str]]:
+    """The new password typed twice (None when left empty and ``optional``), and its problems."""
+    password = form_text(form, "password")
+    again = form_text(form, "password_again")
+    if not password and not again:
+        return None, [] if optional else ["Enter the new password twice."]
+    if password != again:
+        return None, ["The two passwords differ; type the same password twice."]
+    if len(password) > MAX_PASSWORD_LENGTH:  # refused before any hashing
+        return None, [f"The password must be at most {MAX_PASSWORD_LENGTH} characters long."]
+    return password, [sentence(p) for p in check_password_strength(password, min_length, username)]
+
+
+def sentence(message: str) -> str:
+    """A message as a sentence: capital first letter, closing full stop."""
+    text = message.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def format_when(moment: dt.datetime | None) -> str:
+    """A stored time for the list, in UTC; 'never' for none."""
+    return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+class UsersPages:
+    """The handlers of /admin/users and its sub-pages."""
+
+    def __init__(
+        self,
+        admin: DatadeskAdmin,
+        users: UserStore,
+        directory: ActorDirectory,
+        policy: RolePolicy,
+        roles: Mapping[str, RoleConfig],
+    ) -> None:
+        self._admin_ref = admin  # where sqladmin's login_required finds the sign-in check
+        self.render = admin.render
+        self.users = users
+        self.directory = directory
+        self.policy = policy
+        self.roles = roles
+
+    def routes(self) -> list[Route]:
+        """The pages' routes, relative to the admin mount (names admin:users, admin:users_…)."""
+        one = "/users/{username}"
+        both = ["GET", "POST"]
+        return [
+            Route("/users", self.list_page, name="users"),
+            Route("/users/new", self.create_page, name="users_create", methods=both),
+            Route(f"{one}/edit", self.edit_page, name="users_edit", methods=both),
+            Route(f"{one}/password", self.password_page, name="users_password", methods=both),
+            Route(f"{one}/disable", self.disable_page, name="users_disable", methods=both),
+            Route(f"{one}/enable", self.enable, name="users_enable", methods=["POST"]),
+        ]
+
+    def can_manage(self, request: Request) -> bool:
+        """Whether the signed-in user may use these pages (for the menu)."""
+        actor = getattr(request.state, "actor", None)
+        return actor is not None and self.policy.can_manage_users(actor)
+
+    # -- pages ------------------------------------------------------------------------------------
+
+    @login_required
+    async def list_page(self, request: Request) -> Response:
+        """Every user, with roles, attributes and last sign-in."""
+        self._manager(request)
+        users = await run_in_threadpool(self.users.list_users)
+        context = {
+            "title": "Users",
+            "users": users,
+            "notice": _notice(request, users),
+            "when": format_when,
+        }
+        return await self.render(request, "datadesk/users/list.html", context)
+
+    @login_required
+    async def create_page(self, request: Request) -> Response:
+        """GET: an empty form; POST: create the user, or show the form again with the problems."""
+        actor = self._manager(request)
+        offered = self.policy.role_names()
+        if request.method != "POST":
+            return await self._form_page(request, UserForm(), None)
+        form = await request.form()
+        data = UserForm.read(form, offered)
+        raw_name = form_text(form, "username").strip()
+        data.username = raw_name[:USERNAME_LIMIT]
+        try:
+            username = normalize_username(raw_name)
+        except InvalidInput as error:
+            username = ""
+            data.problems.insert(0, sentence(error.message))
+        optional = self.users.auth.trusted_header is not None
+        password, problems = read_new_password(
+            form, self.users.auth.password_min_length, username or raw_name, optional=optional
+        )
+        data.problems += problems
+        if not data.problems:
+            try:
+                await run_in_threadpool(
+                    self.users.create_user, username, password, **data.profile()
+                )
+            except InvalidInput as error:
+                data.problems.append(sentence(error.message))
+        if data.problems:
+            return await self._form_page(request, data, None, status_code=400)
+        self.directory.invalidate(username)
+        logger.info("user %s created by %s with roles %s", username, actor.username, data.roles)
+        return _done(request, "created", username)
+
+    @login_required
+    async def edit_page(self, request: Request) -> Response:
+        """GET: the user's profile, roles and attributes; POST: replace them, all or nothing."""
+        actor = self._manager(request)
+        user = await self._user(request)
+        if request.method != "POST":
+            return await self._form_page(request, UserForm.of_user(user), user)
+        data = UserForm.read(await request.form(), self._offered(user))
+        data.username = user.username
+        if not data.problems:
+            try:
+                await run_in_threadpool(self.users.update_user, user.username, **data.profile())
+            except InvalidInput as error:
+                data.problems.append(sentence(error.message))
+        if data.problems:
+            return await self._form_page(request, data, user, status_code=400)
+        self.directory.invalidate(user.username)
+        logger.info("user %s changed by %s: roles %s", user.username, actor.username, data.roles)
+        return _done(request, "updated", user.username)
+
+    @login_required
+    async def password_page(self, request: Request) -> Response:
+        """GET: the new-password form; POST: set the password once typed twice and strong."""
+        actor = self._manager(request)
+        user = await self._user(request)
+        problems: list[str] = []
+        if request.method == "POST":
+            min_length = self.users.auth.password_min_length
+            password, problems = read_new_password(await request.form(), min_length, user.username)
+            if password is not None and not problems:
+                try:
+                    await run_in_threadpool(self.users.set_password, user.username, password)
+                except InvalidInput as error:
+                    problems.append(sentence(error.message))
+            if not problems:
+                self.directory.invalidate(user.username)
+                logger.info("password of %s reset by %s", user.username, actor.username)
+                return _done(request, "password", user.username)
+        context = {
+            "title": f"Reset the password of {user.username}",
+            "user": user,
+            "problems": problems,
+            "min_length": self.users.auth.password_min_length,
+        }
+        status = 400 if problems else 200
+        return await self.render(request, "datadesk/users/password.html", context, status)
+
+    @login_required
+    async def disable_page(self, request: Request) -> Response:
+        """GET: a confirmation page; POST: disable the user, who is signed out at once."""
+        actor = self._manager(request)
+        user = await self._user(request)
+        problems: list[str] = []
+        if request.method == "POST":
+            try:
+                await run_in_threadpool(self.users.disable, user.username)
+            except InvalidInput as error:
+                problems.append(sentence(error.message))
+            else:
+                self.directory.invalidate(user.username)
+                logger.info("user %s disabled by %s", user.username, actor.username)
+                return _done(request, "disabled", user.username)
+        context = {
+            "title": f"Disable user {user.username}",
+            "user": user,
+            "problems": problems,
+            "is_self": user.username == actor.username,
+        }
+        status = 400 if problems else 200
+        return await self.render(request, "datadesk/users/disable.html", context, status)
+
+    @login_required
+    async def enable(self, request: Request) -> Response:
+        """POST: let a disabled user sign in again."""
+        actor = self._manager(request)
+        user = await self._user(request)
+        await run_in_threadpool(self.users.enable, user.username)
+        self.directory.invalidate(user.username)
+        logger.info("user %s enabled by %s", user.username, actor.username)
+        return _done(request, "enabled", user.username)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _manager(self, request: Request) -> Actor:
+        """The signed-in user, who must be allowed to manage users (AccessDenied otherwise)."""
+        actor: Actor | None = getattr(request.state, "actor", None)
+        if actor is None or not self.policy.can_manage_users(actor):
+            logger.warning(
+                "refused %s %s to %s: may not manage users",
+                request.method,
+                request.url.path,
+                actor.username if actor is not None else "anonymous",
+            )
+            raise AccessDenied("Managing users needs the admin role.")
+        return actor
+
+    async def _user(self, request: Request) -> User:
+        """The user named in the path, or NotFound."""
+        name = str(request.path_params["username"])[:USERNAME_LIMIT]
+        user = await run_in_threadpool(self.users.get, name)
+        if user is None:
+            raise NotFound(f"There is no user {name!r}.")
+        return user
+
+    def _offered(self, user: User | None) -> list[str]:
+        """The roles the form offers: the configured ones, and any the user still holds."""
+        names = self.policy.role_names()
+        stale = sorted(user.roles - set(names)) if user is not None else []
+        return names + stale
+
+    def _choices(self, user: User | None) -> list[RoleChoice]:
+        choices = []
+        for name in self._offered(user):
+            role = self.roles.get(name)
+            if name == ADMIN_ROLE:
+                choices.append(RoleChoice(name, ADMIN_LABEL, ADMIN_DESCRIPTION))
+            elif role is None:
+                choices.append(RoleChoice(name, name, "not in the configuration", False))
+            else:
+                choices.append(RoleChoice(name, role.label or name, role.description or ""))
+        return choices
+
+    async def _form_page(
+        self, request: Request, data: UserForm, user: User | None, status_code: int = 200
+    ) -> Response:
+        context: dict[str, Any] = {
+            "title": "New user" if user is None else f"Edit user {user.username}",
+            "form": data,
+            "user": user,
+            "problems": data.problems,
+            "roles": self._choices(user),
+            "min_length": self.users.auth.password_min_length,
+            "password_optional": self.users.auth.trusted_header is not None,
+        }
+        return await self.render(request, "datadesk/users/form.html", context, status_code)
+
+
+def _done(request: Request, what: str, username: str) -> Response:
+    """After a change: back to the list, which says what was done."""
+    url = request.url_for("admin:users").include_query_params(done=what, user=username)
+    return RedirectResponse(url, status_code=303)
+
+
+def _notice(request: Request, users: Sequence[User]) -> str:
+    """The list's note about the change just made ('' for unknown or crafted parameters)."""
+    template = NOTICES.get(request.query_params.get("done", ""))
+    name = request.query_params.get("user", "")
+    if template is None or name not in {u.username for u in users}:
+        return ""
+    return template.format(name)
+
+
+def install_users_pages(
+    admin: DatadeskAdmin,
+    users: UserStore,
+    directory: ActorDirectory,
+    policy: RolePolicy,
+    roles: Mapping[str, RoleConfig],
+) -> UsersPages:
+    """Add the users pages to the admin and ``can_manage_users(request)`` to its templates."""
+    pages = UsersPages(admin, users, directory, policy, roles)
+    admin.admin.router.routes[0:0] = pages.routes()
+    admin.templates.env.globals["can_manage_users"] = pages.can_manage
+    admin.page_templates.globals["can_manage_users"] = pages.can_manage
+    return pages

@@ -1,0 +1,106 @@
+"""Audit entries: who changed which row, when, from where, with field-level before/after values.
+
+Entries are written through the caller's session, so they commit or roll back together with
+the change they describe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from datadesk.models.app_tables import ROW_KEY_LENGTH, AppTables, to_db_time
+from datadesk.models.catalog import TableInfo
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    """Who acts and through which path (form, bulk, import, cli, grid, revert)."""
+
+    username: str
+    source: str
+    address: str | None = None
+    job_id: int | None = None
+
+
+def jsonable(value: Any) -> Any:
+    """A value as it is stored in an audit entry and compared for lost updates."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, Decimal):
+        return str(value.normalize()) if value == value.to_integral() else str(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(bytes(value))} bytes>"
+    return str(value)
+
+
+def row_key_text(key: Sequence[Any]) -> str:
+    """A row's key as stored in the audit log (parts joined by ';')."""
+    return ";".join(str(jsonable(part)) for part in key)[:ROW_KEY_LENGTH]
+
+
+def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, list[Any]]:
+    """{column: [before, after]} for every column whose value differs."""
+    old = {k: jsonable(v) for k, v in (before or {}).items()}
+    new = {k: jsonable(v) for k, v in (after or {}).items()}
+    changes: dict[str, list[Any]] = {}
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) != new.get(name):
+            changes[name] = [old.get(name), new.get(name)]
+    return changes
+
+
+class AuditLog:
+    """Writes audit entries into datadesk's own audit table."""
+
+    def __init__(self, tables: AppTables) -> None:
+        self.table = tables.audit
+
+    def record(
+        self,
+        session: Session | sa.Connection,
+        context: AuditContext,
+        table: TableInfo,
+        action: str,
+        key: Sequence[Any],
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        *,
+        reverted_entry_id: int | None = None,
+    ) -> bool:
+        """Add one entry in the caller's transaction; False (nothing written) when no value
+        changed."""
+        changes = diff(before, after)
+        if not changes:
+            return False
+        session.execute(
+            sa.insert(self.table).values(
+                occurred_at=to_db_time(dt.datetime.now(dt.UTC)),
+                username=context.username,
+                source=context.source,
+                table_name=table.name,
+                row_key=row_key_text(key),
+                action=action,
+                changes=json.dumps(changes, ensure_ascii=False, sort_keys=True),
+                job_id=context.job_id,
+                reverted_entry_id=reverted_entry_id,
+                address=context.address,
+            )
+        )
+        return True

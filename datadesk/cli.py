@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from datadesk.cli_users import add_users_parser
+from datadesk.config.schema import Config
 from datadesk.errors import ConfigError, DatadeskError, InvalidInput
 from datadesk.settings import Settings
 
@@ -96,12 +97,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from datadesk.app import create_app, open_runtime
+    from datadesk.models.migrations import require_current_schema
 
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     if settings.is_demo_database:
         _ensure_demo(settings)
     runtime = open_runtime(settings, refresh_schema=args.refresh_schema)
+    require_current_schema(runtime.engine, runtime.config.app_tables)
     app = create_app(runtime=runtime)
     print(
         f"datadesk: serving {len(runtime.catalog.tables)} tables at http://{host}:{port}/admin/",
@@ -143,7 +146,28 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     revision = upgrade_database(settings.database_url, config.app_tables)
     print(f"datadesk: database at revision {revision}", flush=True)
     ensure_admin_user(settings, config)
+    if settings.is_demo_database:
+        _ensure_demo_users(settings, config)
     return 0
+
+
+def _ensure_demo_users(settings: Settings, config: Config) -> None:
+    """The embedded demo gets one user per demo role (password in the README)."""
+    from datadesk.auth.users import UserStore
+    from datadesk.demo.users import DEMO_PASSWORD, ensure_demo_users
+    from datadesk.models.app_tables import app_tables
+    from datadesk.models.engine import create_db_engine
+
+    engine = create_db_engine(settings.database_url)
+    try:
+        store = UserStore(
+            engine, app_tables(config.app_tables.prefix, config.app_tables.schema_name), config.auth
+        )
+        created = ensure_demo_users(store)
+    finally:
+        engine.dispose()
+    if created:
+        print(f"datadesk: demo users {', '.join(created)} (password {DEMO_PASSWORD})")
 
 
 def cmd_scaffold(args: argparse.Namespace, settings: Settings) -> int:

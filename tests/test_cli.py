@@ -129,3 +129,24 @@ def test_db_upgrade_is_idempotent(demo_env: dict[str, str]) -> None:
 
 def test_demo_config_ships_with_the_package() -> None:
     assert DEMO_CONFIG.is_file()
+
+
+def test_embedded_demo_gets_one_user_per_role(tmp_path: Path) -> None:
+    env = {
+        "DATADESK_VAR_DIR": str(tmp_path / "var"),
+        "DATADESK_ADMIN_PASSWORD": "Local-Secret-pass1",
+    }
+    first = run("db", "upgrade", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "demo users clerk, manager, official, auditor" in first.stdout
+    listed = run("users", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    for name in ("admin", "clerk", "manager", "official", "auditor"):
+        assert name in listed.stdout
+    again = run("db", "upgrade", env=env)
+    assert "demo users" not in again.stdout
+
+
+def test_serve_asks_for_db_upgrade_first(demo_env: dict[str, str]) -> None:
+    result = run("serve", "--port", "1", env=demo_env)
+    assert_one_line_error(result, "datadesk db upgrade")

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from datadesk.admin_views.audit_pages import install_audit_pages
 from datadesk.admin_views.model_view import ChoiceCache, ViewServices, build_model_view
 from datadesk.admin_views.session_gate import SessionGate
 from datadesk.admin_views.site import DatadeskAdmin
@@ -140,5 +141,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_users_pages(
         admin, runtime.users, runtime.directory, services.policy, runtime.config.roles
     )
+    install_audit_pages(admin, runtime.users.tables, services)
     app.state.admin = admin
     return app

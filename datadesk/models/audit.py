@@ -29,6 +29,7 @@ class AuditContext:
     source: str
     address: str | None = None
     job_id: int | None = None
+    reverted_entry_id: int | None = None
 
 
 def jsonable(value: Any) -> Any:
@@ -51,8 +52,12 @@ def jsonable(value: Any) -> Any:
 
 
 def row_key_text(key: Sequence[Any]) -> str:
-    """A row's key as stored in the audit log (parts joined by ';')."""
-    return ";".join(str(jsonable(part)) for part in key)[:ROW_KEY_LENGTH]
+    """A row's key as stored in the audit log: as in URLs, parts joined by ';' with '\\' and
+    ';' escaped inside a part."""
+    if len(key) == 1:
+        return str(jsonable(key[0]))[:ROW_KEY_LENGTH]
+    parts = (str(jsonable(p)).replace("\\", "\\\\").replace(";", "\\;") for p in key)
+    return ";".join(parts)[:ROW_KEY_LENGTH]
 
 
 def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, list[Any]]:
@@ -81,8 +86,6 @@ class AuditLog:
         key: Sequence[Any],
         before: Mapping[str, Any] | None,
         after: Mapping[str, Any] | None,
-        *,
-        reverted_entry_id: int | None = None,
     ) -> bool:
         """Add one entry in the caller's transaction; False (nothing written) when no value
         changed."""
@@ -99,7 +102,7 @@ class AuditLog:
                 action=action,
                 changes=json.dumps(changes, ensure_ascii=False, sort_keys=True),
                 job_id=context.job_id,
-                reverted_entry_id=reverted_entry_id,
+                reverted_entry_id=context.reverted_entry_id,
                 address=context.address,
             )
         )

@@ -103,6 +103,7 @@ class RecordStore:
         scope: sa.ColumnElement[bool] | None = None,
         *,
         audit: AuditContext | None = None,
+        expected: Mapping[str, Any] | None = None,
     ) -> int:
         """Delete several rows in one transaction: all of them, or none when any fails.
 
@@ -120,7 +121,16 @@ class RecordStore:
                 if obj is None:
                     session.rollback()
                     raise NotFound(f"{table.label}: no row with key {_key_text(key)}")
-                self._audit(session, audit, table, "delete", obj, row_values(table, obj), None)
+                before = row_values(table, obj)
+                if expected is not None:
+                    changed = diff(
+                        {k: expected[k] for k in expected if k in before},
+                        {k: before[k] for k in expected if k in before},
+                    )
+                    if changed:
+                        session.rollback()
+                        raise RowConflict(_conflict_message(table, changed))
+                self._audit(session, audit, table, "delete", obj, before, None)
                 session.delete(obj)
             self._commit(session, table)
         self._committed(table)

@@ -1,0 +1,176 @@
+"""The audit log for auditors: browse and filter changes, see one change, revert it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from sqladmin.authentication import login_required
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from datadesk.admin_views.access import actor_of, audit_context, check_values, require_row
+from datadesk.admin_views.cells import path_to_key_parts
+from datadesk.errors import AccessDenied, InvalidInput
+from datadesk.models.app_tables import AppTables, to_db_time
+from datadesk.models.grid_query import coerce_value
+from datadesk.models.revert import REVERSE_ACTION, AuditEntry, entry_from_row, load_entry
+from datadesk.models.revert import revert_entry as apply_revert
+
+if TYPE_CHECKING:
+    from datadesk.admin_views.model_view import ViewServices
+    from datadesk.admin_views.site import DatadeskAdmin
+
+PAGE_SIZE = 50
+FILTERS = ("username", "table", "key", "from", "to")
+
+
+class AuditPages:
+    """GET /admin/audit, GET /admin/audit/{id}, POST /admin/audit/{id}/revert."""
+
+    def __init__(self, admin: DatadeskAdmin, tables: AppTables, services: ViewServices) -> None:
+        self.admin = admin
+        self.tables = tables
+        self.services = services
+
+    def routes(self) -> list[Route]:
+        """The routes to mount in the admin."""
+        return [
+            Route("/audit", endpoint=self.index, name="audit"),
+            Route("/audit/{entry_id:int}", endpoint=self.entry, name="audit_entry"),
+            Route(
+                "/audit/{entry_id:int}/revert",
+                endpoint=self.revert,
+                name="audit_revert",
+                methods=["POST"],
+            ),
+        ]
+
+    def _require_auditor(self, request: Request) -> None:
+        policy = self._services().policy
+        if not policy.can_audit(actor_of(request)):
+            raise AccessDenied("only auditors may read the audit log")
+
+    def _services(self) -> ViewServices:
+        return self.services
+
+    def can_audit(self, request: Request) -> bool:
+        """Whether the signed-in user may read the audit log (for the menu link)."""
+        actor = getattr(request.state, "actor", None)
+        return actor is not None and self.services.policy.can_audit(actor)
+
+    @login_required
+    async def index(self, request: Request) -> Response:
+        """Newest changes first, filtered by user, table, row key and time."""
+        self._require_auditor(request)
+        params = {k: request.query_params.get(k, "").strip()[:100] for k in FILTERS}
+        try:
+            page = max(1, int(request.query_params.get("page", "1")))
+        except ValueError:
+            raise InvalidInput("page must be a whole number") from None
+        entries, has_next = await self._services().run_db(self._load, params, page)
+        query = {k: v for k, v in params.items() if v}
+        context = {
+            "title": "Audit log",
+            "entries": entries,
+            "filters": params,
+            "page": page,
+            "prev": "?" + urlencode({**query, "page": page - 1}) if page > 1 else None,
+            "next": "?" + urlencode({**query, "page": page + 1}) if has_next else None,
+        }
+        return await self.admin.render(request, "datadesk/audit/list.html", context)
+
+    def _load(self, params: dict[str, str], page: int) -> tuple[list[AuditEntry], bool]:
+        audit = self.tables.audit
+        stmt = sa.select(audit)
+        if params["username"]:
+            stmt = stmt.where(audit.c.username == params["username"].lower())
+        if params["table"]:
+            stmt = stmt.where(audit.c.table_name == params["table"].lower())
+        if params["key"]:
+            stmt = stmt.where(audit.c.row_key == params["key"])
+        for name, op in (("from", "ge"), ("to", "lt")):
+            if params[name]:
+                try:
+                    day = dt.date.fromisoformat(params[name])
+                except ValueError:
+                    raise InvalidInput(f"{name}: '{params[name]}' is not a date") from None
+                moment = dt.datetime.combine(day, dt.time(), dt.UTC)
+                if op == "lt":
+                    stmt = stmt.where(audit.c.occurred_at < to_db_time(moment + dt.timedelta(1)))
+                else:
+                    stmt = stmt.where(audit.c.occurred_at >= to_db_time(moment))
+        stmt = stmt.order_by(audit.c.id.desc()).limit(PAGE_SIZE + 1)
+        stmt = stmt.offset((page - 1) * PAGE_SIZE)
+        with self._services().records.reading() as conn:
+            rows = conn.execute(stmt).all()
+        return [entry_from_row(r) for r in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE
+
+    @login_required
+    async def entry(self, request: Request) -> Response:
+        """One change, field by field, with a revert button when the user may undo it."""
+        self._require_auditor(request)
+        services = self._services()
+        entry = await services.run_db(
+            load_entry, services.records, self.tables, request.path_params["entry_id"]
+        )
+        context = {
+            "title": f"Change {entry.id}",
+            "entry": entry,
+            "can_revert": self._may_revert(request, entry),
+            "message": request.query_params.get("done", ""),
+            "error": "",
+        }
+        return await self.admin.render(request, "datadesk/audit/entry.html", context)
+
+    def _may_revert(self, request: Request, entry: AuditEntry) -> bool:
+        services = self._services()
+        if entry.table_name not in services.catalog.tables:
+            return False
+        access = services.policy.access(actor_of(request), entry.table_name)
+        return access.can(REVERSE_ACTION.get(entry.action, "-"))
+
+    @login_required
+    async def revert(self, request: Request) -> Response:
+        """Undo one change, if the row still holds what the change wrote (else show why not)."""
+        self._require_auditor(request)
+        services = self._services()
+        entry = await services.run_db(
+            load_entry, services.records, self.tables, request.path_params["entry_id"]
+        )
+        if not self._may_revert(request, entry):
+            raise AccessDenied(f"you may not undo changes to {entry.table_name}")
+        table = services.catalog.tables[entry.table_name]
+        view = self.admin._find_model_view(entry.table_name)
+        access = services.policy.access(actor_of(request), entry.table_name)
+        parts = path_to_key_parts(entry.row_key, len(table.primary_key))
+        key = [
+            coerce_value(table.columns[n], p) for n, p in zip(table.primary_key, parts, strict=True)
+        ]
+        action = REVERSE_ACTION[entry.action]
+        if entry.action == "delete":
+            before = {name: pair[0] for name, pair in entry.changes.items()}
+            await services.run_db(check_values, view, access, "create", before)
+        else:
+            await services.run_db(require_row, view, access, action, key)
+        context = audit_context(request, "revert")
+        context = type(context)(
+            context.username, "revert", context.address, reverted_entry_id=entry.id
+        )
+        await services.run_db(apply_revert, services.records, services.catalog, entry, key, context)
+        url = request.url_for("admin:audit_entry", entry_id=entry.id)
+        return RedirectResponse(url.include_query_params(done="reverted"), status_code=303)
+
+
+def install_audit_pages(
+    admin: DatadeskAdmin, tables: AppTables, services: ViewServices
+) -> AuditPages:
+    """Add the audit pages to the admin's routes and the menu link to its templates."""
+    pages = AuditPages(admin, tables, services)
+    admin.admin.router.routes[0:0] = pages.routes()
+    admin.templates.env.globals["can_audit"] = pages.can_audit
+    admin.page_templates.globals["can_audit"] = pages.can_audit
+    return pages

@@ -24,6 +24,7 @@ from datadesk.admin_views.site import DatadeskAdmin
 from datadesk.admin_views.users_pages import install_users_pages
 from datadesk.auth.directory import ActorDirectory
 from datadesk.auth.policy import RolePolicy
+from datadesk.auth.proxies import TrustedProxies
 from datadesk.auth.sessions import SessionCodec, load_or_create_secret
 from datadesk.auth.users import UserStore
 from datadesk.config.loader import cross_check_error, load_config
@@ -126,7 +127,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         count_cap=runtime.config.app.count_cap,
         codec=runtime.codec,
         users=runtime.users,
-        gate=Middleware(SessionGate, codec=runtime.codec, load_actor=runtime.directory.load),
+        gate=Middleware(
+            SessionGate,
+            codec=runtime.codec,
+            load_actor=runtime.directory.load,
+            proxies=TrustedProxies(runtime.config.auth.trusted_proxies),
+            trusted_header=runtime.config.auth.trusted_header,
+        ),
     )
     services = ViewServices(
         catalog=runtime.catalog,

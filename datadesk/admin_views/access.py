@@ -134,7 +134,9 @@ def check_values(
 
 def audit_context(request: Request, source: str) -> AuditContext:
     """Who changes data in this request, and from where, for the audit log."""
-    client = request.client.host if request.client else None
+    client = getattr(request.state, "client_address", None)
+    if client is None and request.client:
+        client = request.client.host
     return AuditContext(actor_of(request).username, source, client)
 
 

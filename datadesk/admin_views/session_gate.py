@@ -22,6 +22,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datadesk.auth.actor import Actor
+from datadesk.auth.proxies import TrustedProxies
 from datadesk.auth.sessions import COOKIE_NAME, SessionCodec, SessionData
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -54,11 +55,15 @@ class SessionGate:
         *,
         codec: SessionCodec,
         load_actor: ActorLoader,
+        proxies: TrustedProxies | None = None,
+        trusted_header: str | None = None,
         max_form_bytes: int = 2 * 1024 * 1024,
     ) -> None:
         self.app = app
         self.codec = codec
         self.load_actor = load_actor
+        self.proxies = proxies or TrustedProxies(())
+        self.trusted_header = trusted_header.lower() if trusted_header else None
         self.max_form_bytes = max_form_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -67,10 +72,18 @@ class SessionGate:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        peer = scope["client"][0] if scope.get("client") else None
         session, actor, fresh = await self._session(headers)
+        sso_user = self._sso_user(headers, peer)
+        if sso_user is not None and (actor is None or actor.username != sso_user.lower()):
+            # The proxy vouches for a user: start their session (a fresh nonce) on this request.
+            actor = await run_in_threadpool(self.load_actor, sso_user)
+            session = self.codec.start(actor.username if actor is not None else "")
+            fresh = session
         state = scope.setdefault("state", {})
         state["session"] = session
         state["actor"] = actor
+        state["client_address"] = self.proxies.client_address(peer, headers.get("x-forwarded-for"))
         token = current_csrf_token.set(self.codec.csrf_token(session))
         try:
             if scope["method"] not in SAFE_METHODS:
@@ -85,6 +98,15 @@ class SessionGate:
             await self.app(scope, receive, self._sender(send, scope, fresh))
         finally:
             current_csrf_token.reset(token)
+
+    def _sso_user(self, headers: Headers, peer: str | None) -> str | None:
+        """The user named by the single sign-on header, honoured only from a trusted proxy."""
+        if self.trusted_header is None:
+            return None
+        value = headers.get(self.trusted_header, "").strip()
+        if not value or not self.proxies.is_trusted(peer):
+            return None
+        return value[:100]
 
     async def _session(
         self, headers: Headers

@@ -355,7 +355,10 @@ class DatadeskAdmin(Admin):
 
 
 def client_address(request: Request) -> str:
-    """The address a request came from (the proxy's, until trusted proxies are configured)."""
+    """The client's address as the session gate established it (proxies taken into account)."""
+    found = getattr(request.state, "client_address", None)
+    if found:
+        return str(found)
     return request.client.host if request.client else "unknown"
 
 

@@ -9,6 +9,7 @@ comment and ``docs/configuration.md`` expands on it.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -235,6 +236,20 @@ class AuthConfig(StrictModel):
     """Header carrying the user name set by the proxy for single sign-on (e.g. X-Remote-User)."""
     trusted_proxies: tuple[str, ...] = ()
     """Addresses or networks of proxies whose trusted_header and X-Forwarded-For are honoured."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _check_networks(value)
+
+
+def _check_networks(value: tuple[str, ...]) -> tuple[str, ...]:
+    for entry in value:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            raise ValueError(f"'{entry}' is not an IP address or network") from None
+    return value
 
 
 class AppTablesConfig(StrictModel):

@@ -31,6 +31,7 @@ TEST_USERS: dict[str, tuple[list[str], dict[str, str]]] = {
     "manager": (["data_manager"], {}),
     "auditor": (["auditor"], {}),
     "nobody": ([], {}),
+    "lockme": ([], {}),
 }
 
 

@@ -91,7 +91,9 @@ def test_tampered_cookie_is_an_anonymous_visitor(client: SignedInClient) -> None
     value = client.cookies.get("datadesk_session")
     assert value
     client.cookies.clear()
-    client.cookies.set("datadesk_session", value[:-2] + ("AA" if value[-2:] != "AA" else "BB"))
+    middle = len(value) // 3  # inside the signed payload
+    forged = value[:middle] + ("x" if value[middle] != "x" else "y") + value[middle + 1 :]
+    client.cookies.set("datadesk_session", forged)
     assert client.get("/admin/staff/list").status_code == 302
 
 
@@ -169,3 +171,18 @@ def test_security_headers(client: SignedInClient) -> None:
     assert "script-src 'self'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"] == "same-origin"
+
+
+def test_repeated_failures_lock_the_account(app_factory: Any) -> None:
+    with TestClient(app_factory(), follow_redirects=False) as browser:
+        token = login_token(browser)
+        for _ in range(5):
+            browser.post(
+                "/admin/login",
+                data={"username": "lockme", "password": "wrong-password-x", "csrf_token": token},
+            )
+        locked = browser.post(
+            "/admin/login", data={"username": "lockme", "password": PASSWORD, "csrf_token": token}
+        )
+        assert locked.status_code == 401
+        assert "Too many failed sign-ins" in locked.text

@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             SessionGate,
             codec=runtime.codec,
             load_actor=runtime.directory.load,
+            peek_actor=runtime.directory.peek,
             proxies=TrustedProxies(runtime.config.auth.trusted_proxies),
             trusted_header=runtime.config.auth.trusted_header,
         ),

@@ -55,6 +55,7 @@ class SessionGate:
         *,
         codec: SessionCodec,
         load_actor: ActorLoader,
+        peek_actor: Callable[[str], tuple[bool, Actor | None]] | None = None,
         proxies: TrustedProxies | None = None,
         trusted_header: str | None = None,
         max_form_bytes: int = 2 * 1024 * 1024,
@@ -62,6 +63,7 @@ class SessionGate:
         self.app = app
         self.codec = codec
         self.load_actor = load_actor
+        self.peek_actor = peek_actor
         self.proxies = proxies or TrustedProxies(())
         self.trusted_header = trusted_header.lower() if trusted_header else None
         self.max_form_bytes = max_form_bytes
@@ -77,7 +79,7 @@ class SessionGate:
         sso_user = self._sso_user(headers, peer)
         if sso_user is not None and (actor is None or actor.username != sso_user.lower()):
             # The proxy vouches for a user: start their session (a fresh nonce) on this request.
-            actor = await run_in_threadpool(self.load_actor, sso_user)
+            actor = await self._actor(sso_user)
             session = self.codec.start(actor.username if actor is not None else "")
             fresh = session
         state = scope.setdefault("state", {})
@@ -99,6 +101,14 @@ class SessionGate:
         finally:
             current_csrf_token.reset(token)
 
+    async def _actor(self, username: str) -> Actor | None:
+        """The user, from the directory's cache when fresh, else from the database."""
+        if self.peek_actor is not None:
+            found, actor = self.peek_actor(username)
+            if found:
+                return actor
+        return await run_in_threadpool(self.load_actor, username)
+
     def _sso_user(self, headers: Headers, peer: str | None) -> str | None:
         """The user named by the single sign-on header, honoured only from a trusted proxy."""
         if self.trusted_header is None:
@@ -115,7 +125,7 @@ class SessionGate:
         data = self.codec.decode(raw.value) if raw is not None else None
         actor = None
         if data is not None and data.username:
-            actor = await run_in_threadpool(self.load_actor, data.username)
+            actor = await self._actor(data.username)
             if actor is None:  # disabled or deleted since sign-in: the session ends now
                 data = None
         if data is None:

@@ -24,6 +24,14 @@ class ActorDirectory:
         self._cache: dict[str, tuple[float, Actor | None]] = {}
         self._lock = threading.Lock()
 
+    def peek(self, username: str) -> tuple[bool, Actor | None]:
+        """(True, actor) when the answer is cached and fresh; (False, None) when ``load`` must
+        ask the database.  Lets callers on the event loop skip a thread hop on a hit."""
+        hit = self._cache.get(username.lower())
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
+            return True, hit[1]
+        return False, None
+
     def load(self, username: str) -> Actor | None:
         """The active user of that name as an Actor, or None (unknown or disabled)."""
         key = username.lower()

@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 import sqlalchemy as sa
+from markupsafe import Markup
 from sqladmin import Admin
 from sqladmin.application import _save_button_clicked
 from sqladmin.authentication import login_required
@@ -79,6 +80,9 @@ class DatadeskAdmin(Admin):
         self.templates.env.globals["format_cell"] = format_cell
         self.templates.env.globals["csrf_token"] = current_csrf_token.get
         self.page_templates = self._sync_environment()
+        self._nav_cache: dict[tuple[Any, ...], Markup] = {}
+        for env_globals in (self.templates.env.globals, self.page_templates.globals):
+            env_globals["nav_html"] = self.nav_html
 
     def _replace_routes(self) -> None:
         dropped = {
@@ -112,6 +116,28 @@ class DatadeskAdmin(Admin):
         env.globals["url_for"] = _memoized_url_for()
         env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
         return env
+
+    def nav_html(self, request: Request) -> Markup:
+        """The navigation of a page; it depends only on the user's roles and attributes and
+        on which page is open, so it is rendered once per such combination."""
+        actor = getattr(request.state, "actor", None)
+        root = request.scope.get("root_path", "")
+        key = (
+            None if actor is None else (actor.roles, tuple(sorted(actor.attributes.items()))),
+            root,
+            request.path_params.get("identity"),
+            request.url.path.startswith(root + "/users"),
+        )
+        found = self._nav_cache.get(key)
+        if found is None:
+            html = self.page_templates.get_template("datadesk/nav.html").render(
+                request=request, root=root
+            )
+            found = Markup(html)
+            if len(self._nav_cache) > 5_000:
+                self._nav_cache.clear()
+            self._nav_cache[key] = found
+        return found
 
     # -- helpers ----------------------------------------------------------------------------------
 

@@ -126,7 +126,9 @@ class SessionGate:
         actor = None
         if data is not None and data.username:
             actor = await self._actor(data.username)
-            if actor is None:  # disabled or deleted since sign-in: the session ends now
+            # Disabled, deleted, or password changed since sign-in: the session ends now.
+            if actor is None or data.issued_at < actor.sessions_valid_after:
+                actor = None
                 data = None
         if data is None:
             data = self.codec.start("")

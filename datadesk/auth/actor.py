@@ -20,6 +20,8 @@ class Actor:
     username: str
     roles: frozenset[str]
     attributes: Mapping[str, str] = field(default_factory=dict, hash=False)
+    sessions_valid_after: float = field(default=0.0, compare=False)
+    """Epoch seconds of the last password change: sessions signed in before it are over."""
 
     def __post_init__(self) -> None:
         # Frozen means frozen: a caller's dict changed later must not change what the actor is.

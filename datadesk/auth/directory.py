@@ -43,7 +43,13 @@ class ActorDirectory:
         user = self.users.get(key)
         actor = None
         if user is not None and user.is_active:
-            actor = Actor(user.username, frozenset(user.roles), dict(user.attributes))
+            changed = user.password_changed_at
+            actor = Actor(
+                user.username,
+                frozenset(user.roles),
+                dict(user.attributes),
+                sessions_valid_after=changed.timestamp() if changed is not None else 0.0,
+            )
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()

@@ -332,3 +332,17 @@ def test_the_last_active_admin_stays(client: SignedInClient) -> None:
     finally:
         for name in others:
             store.enable(name)
+
+
+def test_password_reset_ends_sessions_opened_before_it(client: SignedInClient) -> None:
+    name = unique_name()
+    store_of(client).create_user(name, NEW_PASSWORD, roles=["official"])
+    with SignedInClient(client.app, follow_redirects=False) as other:
+        other.csrf = sign_in(other, name, NEW_PASSWORD)
+        assert other.get("/admin/staff/list").status_code == 200
+        done = client.post(
+            f"/admin/users/{name}/password",
+            data={"password": OTHER_PASSWORD, "password_again": OTHER_PASSWORD},
+        )
+        assert done.status_code == 303
+        assert other.get("/admin/staff/list").status_code == 302  # signed out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from typing import Any
 
@@ -90,3 +92,21 @@ def test_auditor_without_edit_rights_cannot_undo(
     auditor = as_user("auditor")
     assert "Undo this change" not in auditor.get(f"/admin/audit/{entry}").text
     assert auditor.post(f"/admin/audit/{entry}/revert", data={}).status_code == 403
+
+
+def test_filtered_log_downloads_as_csv_with_formulas_defused(
+    client: SignedInClient, as_user: Any, demo_db_url: str
+) -> None:
+    dept_id, _ = new_department(client, demo_db_url, '=HYPERLINK("x")')
+    auditor = as_user("auditor")
+    response = auditor.get(
+        "/admin/audit/export.csv", params={"table": "departments", "key": str(dept_id)}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(response.text)))
+    assert lines[0][:3] == ["id", "occurred_at_utc", "username"]
+    by_column = {line[9]: line for line in lines[1:]}
+    assert by_column["dept_name"][11] == '\'=HYPERLINK("x")'
+    assert all(line[5] == "departments" and line[6] == str(dept_id) for line in lines[1:])
+    assert as_user("clerk").get("/admin/audit/export.csv").status_code == 403

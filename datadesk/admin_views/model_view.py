@@ -26,7 +26,6 @@ from datadesk.admin_views.access import (
     decode_version,
     encode_version,
     require_row,
-    row_in_scope,
     scope_key,
     writable,
 )
@@ -208,7 +207,9 @@ class DatadeskModelView(ModelView):
         if not (enabled and access.can(action)):
             return False
         key = [getattr(model, n) for n in self.table_info.primary_key]
-        return await self.services.run_db(row_in_scope, self, access, action, key)
+        # Out of the user's scope looks exactly like absent, as on the detail page.
+        await self.services.run_db(require_row, self, access, action, key)
+        return True
 
     # -- forms ----------------------------------------------------------------------------------
 

@@ -81,13 +81,7 @@ class RecordStore:
             if obj is None:
                 raise NotFound(f"{table.label}: no row with key {_key_text(key)}")
             before = row_values(table, obj)
-            if expected is not None:
-                changed = diff(
-                    {k: expected[k] for k in expected if k in before},
-                    {k: before[k] for k in expected if k in before},
-                )
-                if changed:
-                    raise RowConflict(_conflict_message(table, changed))
+            _check_expected(table, before, expected)
             for name, value in values.items():
                 setattr(obj, name, value)
             self._flush(session, table)
@@ -122,14 +116,11 @@ class RecordStore:
                     session.rollback()
                     raise NotFound(f"{table.label}: no row with key {_key_text(key)}")
                 before = row_values(table, obj)
-                if expected is not None:
-                    changed = diff(
-                        {k: expected[k] for k in expected if k in before},
-                        {k: before[k] for k in expected if k in before},
-                    )
-                    if changed:
-                        session.rollback()
-                        raise RowConflict(_conflict_message(table, changed))
+                try:
+                    _check_expected(table, before, expected)
+                except RowConflict:
+                    session.rollback()
+                    raise
                 self._audit(session, audit, table, "delete", obj, before, None)
                 session.delete(obj)
             self._commit(session, table)
@@ -189,6 +180,18 @@ def _in_scope(
         )
     )
     return session.execute(stmt).first() is not None
+
+
+def _check_expected(
+    table: TableInfo, current: Mapping[str, Any], expected: Mapping[str, Any] | None
+) -> None:
+    """RowConflict when a column no longer holds the value the user loaded."""
+    if expected is None:
+        return
+    shared = [k for k in expected if k in current]
+    changed = diff({k: expected[k] for k in shared}, {k: current[k] for k in shared})
+    if changed:
+        raise RowConflict(_conflict_message(table, changed))
 
 
 def _conflict_message(table: TableInfo, changed: Mapping[str, list[Any]]) -> str:

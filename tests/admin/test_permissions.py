@@ -6,13 +6,13 @@ filter parameters, read-only and hidden fields in posted forms.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from tests.admin.conftest import CLERK_DEPARTMENT, cell_texts
+from tests.admin.test_audit_and_conflicts import edit_form
 
 
 def scalar(url: str, sql: str, **params: object) -> Any:
@@ -133,8 +133,7 @@ def test_crafted_post_cannot_write_hidden_or_read_only_columns(
     own, _ = own_and_foreign_staff(demo_db_url)
     before = scalar(demo_db_url, "SELECT SALARY FROM STAFF WHERE STAFF_ID = :i", i=own)
     number = scalar(demo_db_url, "SELECT EMPLOYEE_NO FROM STAFF WHERE STAFF_ID = :i", i=own)
-    form = clerk.get(f"/admin/staff/edit/{own}").text
-    data = _form_values(form)
+    data = edit_form(clerk, f"/admin/staff/edit/{own}")
     data.update(
         {
             "salary": "999999.99",
@@ -156,7 +155,7 @@ def test_crafted_post_cannot_write_hidden_or_read_only_columns(
 def test_clerk_cannot_edit_or_move_rows_out_of_scope(as_user: Any, demo_db_url: str) -> None:
     clerk = as_user("clerk")
     own, other = own_and_foreign_staff(demo_db_url)
-    data = _form_values(clerk.get(f"/admin/staff/edit/{own}").text)
+    data = edit_form(clerk, f"/admin/staff/edit/{own}")
     data["save"] = "Save"
     # Editing a row of another department by a crafted POST: refused, nothing written.
     email = scalar(demo_db_url, "SELECT EMAIL FROM STAFF WHERE STAFF_ID = :i", i=other)
@@ -209,17 +208,3 @@ def test_official_reads_everything_but_salaries(as_user: Any) -> None:
     assert "Salary" not in page.text
     assert "New Staff" not in page.text and "/edit/" not in page.text
     assert cell_texts(page.text)
-
-
-def _form_values(html: str) -> dict[str, str]:
-    """The values an edit form would submit as shown (inputs and selected options)."""
-    values = dict(re.findall(r'<input[^>]*name="(\w+)"[^>]*value="([^"]*)"', html))
-    for name, body in re.findall(r'<select[^>]*name="(\w+)"[^>]*>(.*?)</select>', html, re.S):
-        chosen = re.search(
-            r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', body
-        )
-        if chosen:
-            values[name] = chosen.group(1) or chosen.group(2)
-    values.pop("active", None)
-    values.pop("csrf_token", None)
-    return values

@@ -147,25 +147,17 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     print(f"datadesk: database at revision {revision}", flush=True)
     ensure_admin_user(settings, config)
     if settings.is_demo_database:
-        _ensure_demo_users(settings, config)
+        _ensure_demo_users(settings)
     return 0
 
 
-def _ensure_demo_users(settings: Settings, config: Config) -> None:
+def _ensure_demo_users(settings: Settings) -> None:
     """The embedded demo gets one user per demo role (password in the README)."""
-    from datadesk.auth.users import UserStore
+    from datadesk.cli_users import _user_store
     from datadesk.demo.users import DEMO_PASSWORD, ensure_demo_users
-    from datadesk.models.app_tables import app_tables
-    from datadesk.models.engine import create_db_engine
 
-    engine = create_db_engine(settings.database_url)
-    try:
-        store = UserStore(
-            engine, app_tables(config.app_tables.prefix, config.app_tables.schema_name), config.auth
-        )
+    with _user_store(settings) as store:
         created = ensure_demo_users(store)
-    finally:
-        engine.dispose()
     if created:
         print(f"datadesk: demo users {', '.join(created)} (password {DEMO_PASSWORD})")
 
@@ -174,7 +166,6 @@ def cmd_scaffold(args: argparse.Namespace, settings: Settings) -> int:
     """Reflect the live schema and write a starter config."""
     from datadesk.config.loader import load_config
     from datadesk.config.scaffold import scaffold_config
-    from datadesk.config.schema import Config
     from datadesk.models.engine import create_db_engine
     from datadesk.models.reflection import reflect_catalog
 

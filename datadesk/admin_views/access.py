@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from starlette.requests import Request
 
 from datadesk.auth.actor import Actor
@@ -23,7 +22,7 @@ from datadesk.auth.policy import TableAccess
 from datadesk.errors import AccessDenied, NotFound
 from datadesk.models.audit import AuditContext, jsonable
 from datadesk.models.catalog import TableInfo
-from datadesk.models.grid_query import GridQuery
+from datadesk.models.grid_query import GridQuery, row_exists
 from datadesk.models.records import RowConflict
 
 if TYPE_CHECKING:
@@ -99,13 +98,8 @@ def row_in_scope(
     view: DatadeskModelView, access: TableAccess, action: str, key: Sequence[Any]
 ) -> bool:
     """Whether the row with this key exists and is one the user may act on."""
-    t = view.table_info.table
-    stmt = sa.select(sa.literal(1)).select_from(t).where(view.grid.key_condition(key))
-    scope = access.where_for(action)
-    if scope is not None:
-        stmt = stmt.where(scope)
     with view.services.records.reading() as conn:
-        return conn.execute(stmt.limit(1)).first() is not None
+        return row_exists(conn, view.table_info, key, access.where_for(action))
 
 
 def require_row(

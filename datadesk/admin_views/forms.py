@@ -6,8 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqladmin.forms import ModelConverter, converts
-from sqlalchemy.orm import ColumnProperty
+from sqladmin.forms import ModelConverter
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,7 +20,6 @@ from wtforms import (
     TextAreaField,
     validators,
 )
-from wtforms.fields.core import UnboundField
 
 from datadesk.admin_views.session_gate import current_csrf_token
 
@@ -147,61 +145,9 @@ class ReferenceSelectField(SelectField):
 
 
 class DatadeskConverter(ModelConverter):
-    """sqladmin's converter plus legacy flags, floats, GUIDs, intervals and unknown types."""
-
-    @converts("YesNoFlag", "ZeroOneFlag")
-    def conv_flag(self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]) -> UnboundField:
-        """Legacy Y/N and 0/1 flags are check boxes."""
-        return FlagField(**kwargs)
-
-    @converts("Float", "REAL", "DOUBLE", "DOUBLE_PRECISION", "BINARY_DOUBLE", "BINARY_FLOAT")
-    def conv_float(self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]) -> UnboundField:
-        """Floating-point numbers (SQLAlchemy 2.1 no longer routes them through Numeric)."""
-        return FloatField(**kwargs)
-
-    @converts("GuidRaw", "Uuid", "UUID", "RAW")
-    def conv_guid(self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]) -> UnboundField:
-        """GUID columns are typed as text and parsed."""
-        return GuidField(**kwargs)
-
-    @converts("INTERVAL", "Interval")
-    def conv_interval(
-        self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]
-    ) -> UnboundField:
-        """Day-to-second intervals."""
-        return IntervalField(**kwargs)
-
-    @converts("DATE")
-    def conv_oracle_date(
-        self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]
-    ) -> UnboundField:
-        """Oracle DATE carries a time of day; other DATE columns are plain dates."""
-        column = prop.columns[0]
-        if column.type.__class__.__module__.startswith("sqlalchemy.dialects.oracle"):
-            return OptionalDateTimeField(**kwargs)
-        return DateField(**kwargs)
-
-    @converts("DateTime")
-    def conv_datetime_text(
-        self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]
-    ) -> UnboundField:
-        """Date-times accept a bare date too."""
-        return OptionalDateTimeField(**kwargs)
-
-    @converts("CLOB", "NCLOB", "Text", "UnicodeText")
-    def conv_long_text(
-        self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]
-    ) -> UnboundField:
-        """Long texts are text areas."""
-        return TextAreaField(**kwargs)
-
-    @converts("NullType", "ROWID")
-    def conv_unsupported(
-        self, model: type, prop: ColumnProperty, kwargs: dict[str, Any]
-    ) -> UnboundField:
-        """Unknown types never reach a form (they are read-only); this is a safe fallback."""
-        kwargs["render_kw"] = {**kwargs.get("render_kw", {}), "readonly": True}
-        return StringField(**kwargs)
+    """sqladmin's converter; fields whose database type alone does not decide the widget
+    (flags, floats, GUIDs, intervals, Oracle DATE, long texts) are chosen by column kind in
+    ``DatadeskModelView.scaffold_form`` through ``field_class_for``."""
 
 
 def _is_required(validator: Any) -> bool:

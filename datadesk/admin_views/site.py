@@ -37,7 +37,7 @@ from datadesk.auth.sessions import SessionCodec
 from datadesk.auth.users import UserStore
 from datadesk.errors import DatadeskError, NotFound
 from datadesk.models.count_cache import CountCache
-from datadesk.models.grid_query import format_row_label, label_attributes
+from datadesk.models.grid_query import format_row_label, label_attributes, like_pattern
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 logger = logging.getLogger("datadesk.admin")
@@ -341,11 +341,7 @@ class DatadeskAdmin(Admin):
             key.label("__key"), *(t.c[table.columns[a].db_name].label(a) for a in attrs)
         )
         if term:
-            pattern = (
-                "%"
-                + term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                + "%"
-            )
+            pattern = like_pattern(term)
             text_cols = [
                 t.c[table.columns[a].db_name] for a in attrs if table.columns[a].kind == "text"
             ]

@@ -211,7 +211,7 @@ class GridQuery:
         for flt in state.filters:
             col = t.c[self.table.columns[flt.column].db_name]
             if flt.op == "contains":
-                clauses.append(sa.func.lower(col).like(_like_pattern(flt.value), escape="\\"))
+                clauses.append(sa.func.lower(col).like(like_pattern(flt.value), escape="\\"))
             elif flt.op == "from":
                 clauses.append(col >= flt.value)
             elif flt.op == "to":
@@ -224,7 +224,7 @@ class GridQuery:
             else:
                 clauses.append(col == flt.value)
         if state.search and self.search_columns:
-            pattern = _like_pattern(state.search)
+            pattern = like_pattern(state.search)
             terms = [
                 sa.func.lower(t.c[c.db_name]).like(pattern, escape="\\")
                 for c in self.search_columns
@@ -291,13 +291,7 @@ class GridQuery:
 
     def key_condition(self, key_values: Sequence[Any]) -> sa.ColumnElement[bool]:
         """WHERE term selecting one row by its key values (in primary-key order)."""
-        t = self.table.table
-        return sa.and_(
-            *(
-                t.c[self.table.columns[name].db_name] == value
-                for name, value in zip(self.table.primary_key, key_values, strict=True)
-            )
-        )
+        return key_condition(self.table, key_values)
 
     def row_labels(
         self, row: Any, memo: dict[tuple[str, Any], str] | None = None
@@ -352,6 +346,27 @@ class _LabelJoin:
     label_columns: tuple[tuple[str, str], ...]
 
 
+def key_condition(table: TableInfo, key_values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """WHERE term selecting one row of a table by its key values (in primary-key order)."""
+    t = table.table
+    return sa.and_(
+        *(
+            t.c[table.columns[name].db_name] == value
+            for name, value in zip(table.primary_key, key_values, strict=True)
+        )
+    )
+
+
+def row_exists(
+    conn: Any, table: TableInfo, key: Sequence[Any], scope: sa.ColumnElement[bool] | None = None
+) -> bool:
+    """Whether the row with this key exists (within ``scope``, when given)."""
+    stmt = sa.select(sa.literal(1)).select_from(table.table).where(key_condition(table, key))
+    if scope is not None:
+        stmt = stmt.where(scope)
+    return conn.execute(stmt.limit(1)).first() is not None
+
+
 def label_attributes(table: TableInfo) -> list[str]:
     """Columns a row label needs: those named in ``row_label``, else the first text column."""
     if table.row_label:
@@ -382,7 +397,8 @@ def format_row_label(table: TableInfo, values: Any) -> str:
     return " ".join("" if v is None else str(v) for v in values.values()).strip()
 
 
-def _like_pattern(term: str) -> str:
+def like_pattern(term: str) -> str:
+    """A case-insensitive LIKE pattern matching ``term`` anywhere, wildcards escaped with '\\'."""
     escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 

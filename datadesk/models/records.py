@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from datadesk.errors import NotFound, WriteRejected
 from datadesk.models.audit import AuditContext, AuditLog, diff
 from datadesk.models.catalog import TableInfo
+from datadesk.models.grid_query import row_exists
 
 WriteListener = Callable[[str], None]
 
@@ -109,7 +110,7 @@ class RecordStore:
                 if (
                     obj is not None
                     and scope is not None
-                    and not _in_scope(session, table, key, scope)
+                    and not row_exists(session, table, key, scope)
                 ):
                     obj = None
                 if obj is None:
@@ -162,24 +163,6 @@ class RecordStore:
 def row_values(table: TableInfo, obj: Any) -> dict[str, Any]:
     """Every column value of a mapped object, by attribute name."""
     return {name: getattr(obj, name, None) for name in table.columns}
-
-
-def _in_scope(
-    session: Session, table: TableInfo, key: Sequence[Any], scope: sa.ColumnElement[bool]
-) -> bool:
-    t = table.table
-    stmt = (
-        sa.select(sa.literal(1))
-        .select_from(t)
-        .where(
-            *(
-                t.c[table.columns[n].db_name] == v
-                for n, v in zip(table.primary_key, key, strict=True)
-            ),
-            scope,
-        )
-    )
-    return session.execute(stmt).first() is not None
 
 
 def _check_expected(

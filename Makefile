@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-sqlite test-postgresql check bench-grid clean
+.PHONY: install run test test-sqlite test-postgresql check bench-grid bench-import clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ check: $(STAMP)
 bench-grid: $(STAMP)
 	bash scripts/system-deps
 	$(BIN)/python -m bench.grid
+
+bench-import: $(STAMP)
+	$(BIN)/python -m bench.imports
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from datadesk.admin_views.audit_pages import install_audit_pages
+from datadesk.admin_views.import_pages import install_import_pages
 from datadesk.admin_views.model_view import ChoiceCache, ViewServices, build_model_view
 from datadesk.admin_views.session_gate import SessionGate
 from datadesk.admin_views.site import DatadeskAdmin
@@ -30,6 +31,7 @@ from datadesk.auth.users import UserStore
 from datadesk.config.loader import cross_check_error, load_config
 from datadesk.config.roles_check import find_role_problems
 from datadesk.config.schema import Config
+from datadesk.importers.service import ImportService
 from datadesk.models.app_tables import app_tables
 from datadesk.models.audit import AuditLog
 from datadesk.models.catalog import Catalog
@@ -40,6 +42,7 @@ from datadesk.models.reflection import find_config_problems, reflect_catalog
 from datadesk.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "admin_views" / "static"
+UPLOAD_OVERHEAD_BYTES = 1024 * 1024  # multipart framing and form fields around an upload
 logger = logging.getLogger("datadesk")
 
 
@@ -56,6 +59,8 @@ class Runtime:
     users: UserStore
     directory: ActorDirectory
     codec: SessionCodec
+    policy: RolePolicy
+    imports: ImportService
 
 
 def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime:
@@ -82,8 +87,21 @@ def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime
         idle_seconds=config.auth.session_idle_minutes * 60,
         max_seconds=config.auth.session_max_hours * 3600,
     )
+    policy = RolePolicy(config, catalog)
+    imports = ImportService(engine, catalog, policy, config, tables)
+    imports.listeners.append(counts.invalidate)
     return Runtime(
-        settings, config, engine, catalog, records, counts, users, ActorDirectory(users), codec
+        settings,
+        config,
+        engine,
+        catalog,
+        records,
+        counts,
+        users,
+        ActorDirectory(users),
+        codec,
+        policy,
+        imports,
     )
 
 
@@ -134,6 +152,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             peek_actor=runtime.directory.peek,
             proxies=TrustedProxies(runtime.config.auth.trusted_proxies),
             trusted_header=runtime.config.auth.trusted_header,
+            max_body_bytes=runtime.imports.max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
         ),
     )
     services = ViewServices(
@@ -141,14 +160,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         config=runtime.config,
         records=runtime.records,
         choices=ChoiceCache(runtime.records, runtime.catalog, runtime.config.app.select_limit),
-        policy=RolePolicy(runtime.config, runtime.catalog),
+        policy=runtime.policy,
         db_threads=anyio.CapacityLimiter(runtime.config.database.pool_size),
     )
+    runtime.imports.listeners.append(services.choices.invalidate)
     for table in sorted(runtime.catalog.tables.values(), key=lambda t: t.label_plural.lower()):
         admin.add_view(build_model_view(table, services))
     install_users_pages(
         admin, runtime.users, runtime.directory, services.policy, runtime.config.roles
     )
     install_audit_pages(admin, runtime.users.tables, services)
+    install_import_pages(admin, runtime.imports)
     app.state.admin = admin
     return app

@@ -1,4 +1,4 @@
-"""The ``datadesk`` command: serve, demo, db, scaffold, check-config, users.
+"""The ``datadesk`` command: serve, demo, db, scaffold, check-config, users, import.
 
 Every command exits 0 on success and non-zero with a one-line reason on failure.
 """
@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from datadesk.cli_data import add_data_parsers
 from datadesk.cli_users import add_users_parser
 from datadesk.config.schema import Config
 from datadesk.errors import ConfigError, DatadeskError, InvalidInput
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", help="path to datadesk.yaml (default: $DATADESK_CONFIG)")
     check.set_defaults(handler=cmd_check_config)
     add_users_parser(sub)
+    add_data_parsers(sub)
     return parser
 
 

@@ -7,7 +7,9 @@
     ├── AccessDenied           (403) the acting user may not do this
     ├── NotFound               (404) no such table or row
     ├── InvalidInput           (400) a request parameter or value is malformed
-    └── WriteRejected          (409) the database refused a write (constraint, length, conflict)
+    ├── WriteRejected          (409) the database refused a write (constraint, length, conflict)
+    ├── UnreadableFile         (400) an uploaded workbook cannot be read (format, password, empty)
+    └── FileTooLarge           (413) an upload, or what it unpacks to, exceeds the limits
 
 Row-level problems in imports are values (``RowIssue``), not exceptions.
 """
@@ -64,3 +66,15 @@ class WriteRejected(DatadeskError):
     """The database refused a write; the message says which constraint and where."""
 
     status_code = 409
+
+
+class UnreadableFile(DatadeskError):
+    """An uploaded file cannot be read: wrong or unknown format, password, damaged, empty."""
+
+    status_code = 400
+
+
+class FileTooLarge(DatadeskError):
+    """An upload is larger than allowed, or unpacks to more than allowed (a zip bomb)."""
+
+    status_code = 413

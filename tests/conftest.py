@@ -26,13 +26,15 @@ def backend_name() -> str:
 
 
 @contextlib.contextmanager
-def pg_database(purpose: str) -> Iterator[str]:
-    """A fresh PostgreSQL database on the test server, dropped on exit."""
+def pg_database(purpose: str, template: str | None = None) -> Iterator[str]:
+    """A fresh PostgreSQL database on the test server (a copy of ``template``, when given),
+    dropped on exit."""
     server = make_url(SERVER_URL)
     name = f"datadesk_test_{purpose}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:

@@ -77,7 +77,7 @@ def test_db_upgrade_prints_a_generated_admin_password_once(env: dict[str, str]) 
     assert first.returncode == 0, first.stderr
     found = GENERATED.findall(first.stdout)
     assert len(found) == 1, first.stdout
-    assert "database at revision 0002" in first.stdout
+    assert "database at revision 0003" in first.stdout
     assert signs_in(env, "admin", found[0])
     second = run("db", "upgrade", env=env)
     assert second.returncode == 0, second.stderr

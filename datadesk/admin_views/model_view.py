@@ -182,6 +182,7 @@ class DatadeskModelView(ModelView):
             "edit": self.can_edit and access.can("edit"),
             "delete": self.can_delete and access.can("delete"),
             "view": self.can_view_details and access.can("view"),
+            "import": access.can("import"),
         }
 
     async def check_can_create(self, request: Request) -> bool:

@@ -13,8 +13,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
+from typing import Any
 from urllib.parse import urlsplit
 
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -59,6 +62,7 @@ class SessionGate:
         proxies: TrustedProxies | None = None,
         trusted_header: str | None = None,
         max_form_bytes: int = 2 * 1024 * 1024,
+        max_body_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.app = app
         self.codec = codec
@@ -67,6 +71,7 @@ class SessionGate:
         self.proxies = proxies or TrustedProxies(())
         self.trusted_header = trusted_header.lower() if trusted_header else None
         self.max_form_bytes = max_form_bytes
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Attach the session, check CSRF on unsafe methods, add headers to the response."""
@@ -88,6 +93,16 @@ class SessionGate:
         state["client_address"] = self.proxies.client_address(peer, headers.get("x-forwarded-for"))
         token = current_csrf_token.set(self.codec.csrf_token(session))
         try:
+            length = headers.get("content-length", "")
+            if length.isdigit() and int(length) > self.max_body_bytes:
+                limit = self.max_body_bytes / 1048576
+                response = PlainTextResponse(
+                    f"413 Request Entity Too Large: the request is {int(length) / 1048576:.1f} MB; "
+                    f"the limit is {limit:.0f} MB.",
+                    status_code=413,
+                )
+                await response(scope, receive, self._sender(send, scope, fresh))
+                return
             if scope["method"] not in SAFE_METHODS:
                 refusal, receive = await self._check_unsafe(scope, headers, session, receive)
                 if refusal is not None:
@@ -150,7 +165,10 @@ class SessionGate:
             return "the request came from another site", receive
         submitted = headers.get(CSRF_HEADER, "")
         body = b""
-        if not submitted:
+        if not submitted and headers.get("content-type", "").startswith("multipart/form-data"):
+            # Uploads may be large: read only up to the token field (the form's first field).
+            submitted, receive = await _multipart_token(headers, receive, self.max_form_bytes)
+        elif not submitted:
             body, too_big = await _read_body(receive, self.max_form_bytes)
             if too_big:
                 return "the form is too large", _replay(b"", receive)
@@ -201,6 +219,79 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
         if not message.get("more_body", False):
             break
     return b"".join(chunks), False
+
+
+async def _multipart_token(headers: Headers, receive: Receive, limit: int) -> tuple[str, Receive]:
+    """The CSRF field of a multipart body, read as far as needed (at most ``limit`` bytes), and
+    a receive channel that hands the app the whole body again."""
+    _, params = parse_options_header(headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    read: list[bytes] = []
+    more = True
+    if not boundary:
+        return "", receive
+    state: dict[str, Any] = {"header": b"", "name": None, "value": [], "done": False}
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        state["header"] = data[start:end].lower()
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        if state["header"] == b"content-disposition":
+            _, options = parse_options_header(data[start:end])
+            state["name"] = options.get(b"name")
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if state["name"] == CSRF_FIELD.encode():
+            state["value"].append(data[start:end])
+
+    def on_part_end() -> None:
+        if state["name"] == CSRF_FIELD.encode():
+            state["done"] = True
+        state["name"] = None
+
+    parser = MultipartParser(
+        boundary,
+        callbacks={
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    size = 0
+    while not state["done"] and size <= limit:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            more = False
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        read.append(chunk)
+        try:
+            parser.write(chunk)
+        except MultipartParseError:
+            break
+        if not message.get("more_body", False):
+            more = False
+            break
+    token = b"".join(state["value"]).decode("ascii", "replace") if state["done"] else ""
+    return token, _prefix_replay(b"".join(read), more, receive)
+
+
+def _prefix_replay(
+    prefix: bytes, more: bool, original: Receive
+) -> Callable[[], Awaitable[Message]]:
+    """A receive channel that hands over the part of the body read already, then the rest."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await original()
+        sent = True
+        return {"type": "http.request", "body": prefix, "more_body": more}
+
+    return receive
 
 
 def _replay(body: bytes, original: Receive) -> Callable[[], Awaitable[Message]]:

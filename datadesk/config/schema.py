@@ -10,6 +10,8 @@ comment and ``docs/configuration.md`` expands on it.
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -265,6 +267,149 @@ class AppTablesConfig(StrictModel):
     )
 
 
+TextCase = Literal["upper", "lower", "title"]
+ImportMode = Literal["insert", "upsert"]
+DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%y", "%d/%m/%y")
+DEFAULT_TRUE_VALUES = ("y", "yes", "x", "true", "1", "j", "ja", "oui", "✓", "✔")
+DEFAULT_FALSE_VALUES = ("n", "no", "false", "0", "nein", "non", "-")
+DEFAULT_SKIP_ROWS = (r"^\s*(grand\s+)?(sub)?totals?\b", r"^\s*sum\b")
+
+
+class ImportLookup(StrictModel):
+    """Find a foreign key by another column of the referenced table (e.g. a department code)."""
+
+    table: str
+    """The referenced table."""
+    column: str
+    """Its column holding the value found in the sheet (a natural key, e.g. dept_code)."""
+    where: tuple[RowRule, ...] = ()
+    """Conditions narrowing the referenced rows (e.g. only active ones), written like row rules."""
+
+
+class ImportColumn(StrictModel):
+    """How one target column is filled: from a sheet column (by heading), a constant or a
+    default, and how the cell text is cleaned on the way."""
+
+    source: tuple[str, ...] = Field(default=(), alias="from")
+    """Sheet headings that feed this column: the first is the usual one, the rest aliases;
+    matched ignoring case, spaces and punctuation. A single heading may be written as text."""
+    optional: bool = False
+    """The sheet may lack this column; otherwise a missing heading stops the import."""
+    constant: Scalar | None = None
+    """A fixed value written to every row (no sheet column is read)."""
+    default: Scalar | None = None
+    """Value used when the sheet cell is blank."""
+    trim: bool = True
+    """Strip spaces (and non-breaking spaces) around text."""
+    case: TextCase | None = None
+    """Change text to upper, lower or title case."""
+    date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
+    """strptime formats tried, in order, for dates written as text (e.g. '%d.%m.%Y')."""
+    decimal_comma: bool = False
+    """Numbers written as text use a comma for decimals ('1.234,50'); otherwise a point."""
+    true_values: tuple[str, ...] = DEFAULT_TRUE_VALUES
+    """Texts read as yes for a yes/no column (compared ignoring case)."""
+    false_values: tuple[str, ...] = DEFAULT_FALSE_VALUES
+    """Texts read as no for a yes/no column (compared ignoring case); a blank cell is no too
+    unless the column allows empty values."""
+    zero_pad: int | None = Field(default=None, ge=1, le=40)
+    """Pad numeric codes with leading zeros to this width (for codes Excel turned into numbers)."""
+    values: dict[str, Scalar] = Field(default_factory=dict)
+    """Replace cell texts before conversion, e.g. {'Dr.': 'DR'} (matched ignoring case)."""
+    lookup: ImportLookup | None = None
+    """Take the value from another table by a natural key found in the sheet."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
+    )
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _one_heading(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _source_or_constant(self) -> ImportColumn:
+        if self.constant is not None and self.source:
+            raise ValueError("a column takes either 'from' or 'constant', not both")
+        if self.constant is None and not self.source and self.default is None:
+            raise ValueError("a column needs 'from' (sheet headings), 'constant' or 'default'")
+        return self
+
+
+class ImportProfile(StrictModel):
+    """A saved way of reading one kind of workbook into one table."""
+
+    table: str
+    """Target table."""
+    label: str | None = None
+    """Name shown on the Import page; not set means the profile's name."""
+    description: str | None = None
+    """What kind of sheet the profile is for, shown on the Import page."""
+    sheet: str | int = 0
+    """Sheet to read: its name, or its position counting visible sheets from 0."""
+    header_row: int | None = Field(default=None, ge=1)
+    """Excel row number of the column headings; not set means the first row that holds most
+    of the expected headings (title rows above it are skipped)."""
+    mode: ImportMode = "upsert"
+    """insert: only new rows (a row whose key exists is an error unless identical);
+    upsert: update rows whose key exists, insert the others."""
+    key: tuple[str, ...] = ()
+    """Target columns that identify a row (a natural key); needed for upsert. Without a key
+    every sheet row is inserted, and the same file is refused a second time."""
+    columns: dict[str, ImportColumn] = Field(default_factory=dict)
+    """How each target column is filled, by target column name."""
+    skip_blank_rows: bool = True
+    """Leave out rows whose cells are all blank."""
+    skip_rows_matching: tuple[str, ...] = DEFAULT_SKIP_ROWS
+    """Regular expressions (ignoring case); a row whose first non-blank cell matches one is
+    left out (totals rows)."""
+    date_system: Literal["auto", "1900", "1904"] = "auto"
+    """How Excel serial numbers become dates; auto takes the workbook's own setting."""
+    encoding: str | None = None
+    """Text encoding of CSV files; not set means detected (UTF-8, UTF-16 or Windows-1252)."""
+    delimiter: str | None = Field(default=None, min_length=1, max_length=1)
+    """Field separator of CSV files; not set means detected."""
+
+    @field_validator("skip_rows_matching")
+    @classmethod
+    def _valid_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"'{pattern}' is not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> ImportProfile:
+        if not self.columns:
+            raise ValueError("an import profile needs at least one entry under 'columns'")
+        if self.mode == "upsert" and not self.key:
+            raise ValueError("mode 'upsert' needs 'key': the columns that identify a row")
+        missing = [name for name in self.key if name.lower() not in _lower(self.columns)]
+        if missing:
+            raise ValueError(f"key column(s) {', '.join(missing)} are not under 'columns'")
+        return self
+
+
+def _lower(names: Mapping[str, object]) -> set[str]:
+    return {name.lower() for name in names}
+
+
+class ImportSettings(StrictModel):
+    """Limits of uploads and imports."""
+
+    max_upload_mb: float = Field(default=50, gt=0)
+    """Largest workbook accepted, in megabytes (nginx's client_max_body_size should match)."""
+    max_rows: int = Field(default=1_000_000, ge=1)
+    """Most data rows one import reads."""
+    max_expansion: int = Field(default=100, ge=2)
+    """Refuse a zipped workbook (xlsx, ods) that unpacks to more than this many times its size."""
+    keep_days: int = Field(default=90, ge=1)
+    """Uploaded files and error workbooks are deleted after this many days (job records stay)."""
+
+
 class Config(StrictModel):
     """The whole ``datadesk.yaml`` file."""
 
@@ -280,6 +425,10 @@ class Config(StrictModel):
     """Sign-in and session settings."""
     app_tables: AppTablesConfig = Field(default_factory=AppTablesConfig)
     """Placement of datadesk's own tables."""
+    imports: dict[str, ImportProfile] = Field(default_factory=dict)
+    """Import profiles by name: how workbooks are read into tables."""
+    import_settings: ImportSettings = Field(default_factory=ImportSettings)
+    """Upload and import limits."""
 
     def table(self, name: str) -> TableConfig:
         """The config of a table (case-insensitive), or defaults when it is not configured."""

@@ -26,6 +26,9 @@ AUDIT_SOURCES = ("form", "bulk", "import", "cli", "grid", "revert")
 AUDIT_ACTIONS = ("create", "update", "delete")
 """What an audited change did (``audit.action``)."""
 
+IMPORT_STATUSES = ("uploaded", "running", "previewed", "committed", "failed")
+"""Where an import job stands (``import_jobs.status``)."""
+
 USERNAME_LENGTH = 100
 ADDRESS_LENGTH = 64
 ROW_KEY_LENGTH = 400
@@ -47,6 +50,9 @@ class AppTables:
     user_attributes: sa.Table
     login_attempts: sa.Table
     audit: sa.Table
+    import_jobs: sa.Table
+    import_files: sa.Table
+    import_profiles: sa.Table
 
     @property
     def version_table(self) -> str:
@@ -165,6 +171,68 @@ def app_tables(prefix: str = DEFAULT_PREFIX, schema: str | None = None) -> AppTa
         schema=schema,
         comment="datadesk: field-level history of every change made through datadesk",
     )
+    import_jobs = sa.Table(
+        name("import_jobs"),
+        metadata,
+        sa.Column("id", sa.Integer, sa.Identity(), nullable=False),
+        sa.Column("username", sa.String(USERNAME_LENGTH), nullable=False),
+        sa.Column("channel", sa.String(10), nullable=False),  # web or cli
+        sa.Column("table_name", sa.String(128), nullable=False),
+        sa.Column("profile_name", sa.String(100)),  # None for a mapping made on the page
+        # JSON text of the ImportProfile used (as configured, or as mapped on the page)
+        sa.Column("profile", sa.Text, nullable=False),
+        sa.Column("file_name", sa.String(255), nullable=False),
+        sa.Column("file_sha256", sa.String(64), nullable=False),
+        sa.Column("file_size", sa.BigInteger, nullable=False),
+        sa.Column("file_format", sa.String(10), nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("created_at", sa.TIMESTAMP, nullable=False),
+        sa.Column("started_at", sa.TIMESTAMP),
+        sa.Column("finished_at", sa.TIMESTAMP),
+        sa.Column("duration_ms", sa.Integer),
+        sa.Column("rows_read", sa.Integer),
+        sa.Column("progress_rows", sa.Integer),
+        sa.Column("inserted", sa.Integer),
+        sa.Column("updated", sa.Integer),
+        sa.Column("unchanged", sa.Integer),
+        sa.Column("error_rows", sa.Integer),
+        sa.Column("problem_count", sa.Integer),
+        sa.Column("message", sa.String(1000)),
+        # JSON text: notices, the first problems and changes, headings, for the job page
+        sa.Column("report", sa.Text),
+        sa.PrimaryKeyConstraint("id", name=name("ijob_pk")),
+        sa.Index(name("ijob_user_ix"), "username", "created_at"),
+        sa.Index(name("ijob_hash_ix"), "file_sha256"),
+        schema=schema,
+        comment="datadesk: every import run: who, when, which file and profile, counts, outcome",
+    )
+    import_files = sa.Table(
+        name("import_files"),
+        metadata,
+        sa.Column("job_id", sa.Integer, nullable=False),
+        sa.Column("kind", sa.String(10), nullable=False),  # upload or errors
+        sa.Column("content", sa.LargeBinary, nullable=False),  # BLOB on Oracle
+        sa.PrimaryKeyConstraint("job_id", "kind", name=name("ifile_pk")),
+        sa.ForeignKeyConstraint(
+            ["job_id"], [import_jobs.c.id], name=name("ifile_job_fk"), ondelete="CASCADE"
+        ),
+        schema=schema,
+        comment="datadesk: uploaded workbooks and their error workbooks, kept for a while",
+    )
+    import_profiles = sa.Table(
+        name("import_profiles"),
+        metadata,
+        sa.Column("id", sa.Integer, sa.Identity(), nullable=False),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("table_name", sa.String(128), nullable=False),
+        sa.Column("definition", sa.Text, nullable=False),  # JSON text of an ImportProfile
+        sa.Column("created_by", sa.String(USERNAME_LENGTH), nullable=False),
+        sa.Column("created_at", sa.TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=name("iprof_pk")),
+        sa.UniqueConstraint("name", name=name("iprof_name_uq")),
+        schema=schema,
+        comment="datadesk: import mappings saved from the Import page",
+    )
     return AppTables(
         metadata=metadata,
         prefix=prefix,
@@ -174,6 +242,9 @@ def app_tables(prefix: str = DEFAULT_PREFIX, schema: str | None = None) -> AppTa
         user_attributes=user_attributes,
         login_attempts=login_attempts,
         audit=audit,
+        import_jobs=import_jobs,
+        import_files=import_files,
+        import_profiles=import_profiles,
     )
 
 

@@ -89,21 +89,38 @@ class AuditLog:
     ) -> bool:
         """Add one entry in the caller's transaction; False (nothing written) when no value
         changed."""
-        changes = diff(before, after)
-        if not changes:
-            return False
-        session.execute(
-            sa.insert(self.table).values(
-                occurred_at=to_db_time(dt.datetime.now(dt.UTC)),
-                username=context.username,
-                source=context.source,
-                table_name=table.name,
-                row_key=row_key_text(key),
-                action=action,
-                changes=json.dumps(changes, ensure_ascii=False, sort_keys=True),
-                job_id=context.job_id,
-                reverted_entry_id=context.reverted_entry_id,
-                address=context.address,
-            )
-        )
-        return True
+        return self.record_many(session, context, table, [(action, key, before, after)]) == 1
+
+    def record_many(
+        self,
+        session: Session | sa.Connection,
+        context: AuditContext,
+        table: TableInfo,
+        changes: Sequence[
+            tuple[str, Sequence[Any], Mapping[str, Any] | None, Mapping[str, Any] | None]
+        ],
+    ) -> int:
+        """Add one entry per (action, key, before, after) that changed a value, in one
+        executemany; the number of entries written."""
+        now = to_db_time(dt.datetime.now(dt.UTC))
+        entries = []
+        for action, key, before, after in changes:
+            changed = diff(before, after)
+            if changed:
+                entries.append(
+                    {
+                        "occurred_at": now,
+                        "username": context.username,
+                        "source": context.source,
+                        "table_name": table.name,
+                        "row_key": row_key_text(key),
+                        "action": action,
+                        "changes": json.dumps(changed, ensure_ascii=False, sort_keys=True),
+                        "job_id": context.job_id,
+                        "reverted_entry_id": context.reverted_entry_id,
+                        "address": context.address,
+                    }
+                )
+        if entries:
+            session.execute(sa.insert(self.table), entries)
+        return len(entries)

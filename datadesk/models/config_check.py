@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from datadesk.config.schema import Config, TableConfig
+from datadesk.config.schema import Config, ImportProfile, TableConfig
 from datadesk.models.builder import is_selected
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
 from datadesk.models.labels import placeholders
@@ -28,6 +28,48 @@ def find_config_problems(config: Config, catalog: Catalog) -> list[str]:
                 problems.append(f"{path}: no such table{_suggest(name, catalog.tables)}")
             continue
         problems.extend(_table_problems(path, info, table_config))
+    for name, profile in config.imports.items():
+        problems.extend(_import_problems(f"imports.{name}", profile, catalog))
+    return problems
+
+
+def _import_problems(path: str, profile: ImportProfile, catalog: Catalog) -> list[str]:
+    """Unknown tables and columns in one import profile, and lookups into the wrong table."""
+    info = catalog.get(profile.table)
+    if info is None:
+        return [f"{path}.table: no such table{_suggest(profile.table, catalog.tables)}"]
+    if info.is_read_only:
+        return [f"{path}.table: {info.name} is read-only (a view, or without a key)"]
+    problems: list[str] = []
+    for name, spec in profile.columns.items():
+        where = f"{path}.columns.{name}"
+        column = _column(info, name)
+        if column is None:
+            problems.append(f"{where}: no such column{_suggest(name, info.columns)}")
+            continue
+        if spec.lookup is None:
+            continue
+        target = catalog.get(spec.lookup.table)
+        if target is None:
+            problems.append(
+                f"{where}.lookup.table: no such table{_suggest(spec.lookup.table, catalog.tables)}"
+            )
+            continue
+        fk = column.foreign_key
+        if fk is not None and fk.target_table != target.name:
+            problems.append(
+                f"{where}.lookup.table: {name} references {fk.target_table}, not {target.name}"
+            )
+        elif fk is None and len(target.primary_key) != 1:
+            problems.append(
+                f"{where}.lookup.table: {name} does not reference {target.name}, whose key has "
+                "several columns"
+            )
+        if _column(target, spec.lookup.column) is None:
+            problems.append(
+                f"{where}.lookup.column: no such column in {target.name}"
+                + _suggest(spec.lookup.column, target.columns)
+            )
     return problems
 
 

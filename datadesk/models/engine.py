@@ -88,6 +88,7 @@ def create_db_engine(url: str | URL, *, pool_size: int = 5) -> sa.Engine:
         ) from error
     if backend == "sqlite":
         event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine
 
 
@@ -134,9 +135,15 @@ def _sqlite_options(url: URL, pool_size: int) -> dict[str, Any]:
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
-    """Enforce foreign keys and use write-ahead logging on every new SQLite connection."""
+    """Enforce foreign keys and use write-ahead logging on every new SQLite connection.
+
+    The driver's own transaction handling is switched off (``isolation_level = None``) and
+    ``_begin_sqlite_transaction`` emits BEGIN instead: otherwise the driver begins a transaction
+    only at the first write, and a SAVEPOINT released before that commits for good.
+    """
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -147,6 +154,11 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _begin_sqlite_transaction(connection: sa.Connection) -> None:
+    """Start SQLite's transaction when SQLAlchemy begins one (see the connect hook)."""
+    connection.exec_driver_sql("BEGIN")
 
 
 def _first_line(error: BaseException) -> str:

@@ -18,7 +18,12 @@ from alembic.script import ScriptDirectory
 
 from datadesk.config.schema import AppTablesConfig
 from datadesk.errors import SchemaError
-from datadesk.models.app_tables import DEFAULT_PREFIX, version_table_name
+from datadesk.models.app_tables import (
+    DEFAULT_PREFIX,
+    AppTables,
+    app_tables,
+    version_table_name,
+)
 from datadesk.models.engine import check_connection, create_db_engine
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent.parent / "alembic"
@@ -26,6 +31,17 @@ VERSION_TABLE = version_table_name(DEFAULT_PREFIX)
 APP_TABLES_ATTRIBUTE = "app_tables"  # key of the AppTablesConfig in the Alembic attributes
 
 RUN_UPGRADE_HINT = "run `datadesk db upgrade`"
+
+
+def placed_app_tables() -> AppTables:
+    """For a migration script: the app tables placed as the running ``upgrade_database`` (or
+    ``downgrade_database``) call was told."""
+    from alembic import op
+
+    config = op.get_context().config
+    placement = config.attributes.get(APP_TABLES_ATTRIBUTE) if config else None
+    placement = placement or AppTablesConfig()
+    return app_tables(placement.prefix, placement.schema_name)
 
 
 def _alembic_config(placement: AppTablesConfig | None = None) -> AlembicConfig:

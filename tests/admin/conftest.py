@@ -43,15 +43,22 @@ def demo_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             url = stack.enter_context(pg_database("demo"))
         else:
             url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite3'}"
-        engine = create_db_engine(url)
-        build_demo(engine, immunizations=DEMO_IMMUNIZATIONS)
+        seed_demo_database(url, DEMO_IMMUNIZATIONS)
+        yield url
+
+
+def seed_demo_database(url: str, immunizations: int) -> None:
+    """Build the demo with datadesk's own tables and the test users in an empty database."""
+    engine = create_db_engine(url)
+    try:
+        build_demo(engine, immunizations=immunizations)
         config = load_config(DEMO_CONFIG)
         upgrade_database(url, config.app_tables)
         users = UserStore(engine, app_tables(config.app_tables.prefix), config.auth)
         for name, (roles, attributes) in TEST_USERS.items():
             users.create_user(name, PASSWORD, roles=roles, attributes=attributes)
+    finally:
         engine.dispose()
-        yield url
 
 
 def make_settings(db_url: str, var_dir: Path, config: Path = DEMO_CONFIG) -> Settings:

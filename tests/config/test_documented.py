@@ -21,6 +21,10 @@ from datadesk.config.schema import (
     ColumnConfig,
     Config,
     DatabaseConfig,
+    ImportColumn,
+    ImportLookup,
+    ImportProfile,
+    ImportSettings,
     RoleConfig,
     RowRule,
     RowSubquery,
@@ -36,8 +40,14 @@ PLACEHOLDERS = {
     ("tables", "<table>", "columns"): "<column>",
     ("roles",): "<role>",
     ("roles", "<role>", "tables"): "<table>",
+    ("imports",): "<profile>",
+    ("imports", "<profile>", "columns"): "<column>",
 }
 RULE = "roles.<role>.tables.<table>.rows[]"  # the options of one row rule
+IMPORT_COLUMN = "imports.<profile>.columns.<column>"  # the options of one import column
+# Sections documented once, at this path; an option elsewhere that holds them (an import
+# lookup's ``where``) is documented itself and links there, its items are not walked again.
+DOCUMENTED_AT: dict[type[BaseModel], str] = {RowRule: RULE}
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -54,7 +64,10 @@ def option_paths(
 ) -> Iterator[str]:
     """Every option path of ``model``, dict keys replaced by placeholders, list items as ``[]``.
 
-    A model met again inside itself (a row rule's ``in_table.where``) is not walked twice.
+    A model met again inside itself (a row rule's ``in_table.where``) is not walked twice, nor
+    is a model met away from the one place it is documented (``DOCUMENTED_AT``). A mapping of
+    plain values (an import column's ``values``) holds data, not options: only the mapping
+    itself is an option.
     """
     seen = seen | {model}
     for name, field in model.model_fields.items():
@@ -63,17 +76,27 @@ def option_paths(
         annotation = _unwrap(field.annotation)
         origin = typing.get_origin(annotation)
         if origin is dict:
-            placeholder = PLACEHOLDERS[path]
             item = _unwrap(typing.get_args(annotation)[1])
+            if not _is_model(item):
+                continue
+            placeholder = PLACEHOLDERS[path]
             yield ".".join((*path, placeholder))
-            if _is_model(item) and item not in seen:
+            if _walks_into(item, (*path, placeholder), seen):
                 yield from option_paths(item, (*path, placeholder), seen)
         elif origin is tuple:
             item = typing.get_args(annotation)[0]
-            if _is_model(item) and item not in seen:
-                yield from option_paths(item, (*path[:-1], f"{path[-1]}[]"), seen)
-        elif _is_model(annotation) and annotation not in seen:
+            items = (*path[:-1], f"{path[-1]}[]")
+            if _walks_into(item, items, seen):
+                yield from option_paths(item, items, seen)
+        elif _walks_into(annotation, path, seen):
             yield from option_paths(annotation, path, seen)
+
+
+def _walks_into(annotation: Any, path: tuple[str, ...], seen: frozenset[type]) -> bool:
+    """Whether the options of a section found at ``path`` are documented there."""
+    if not _is_model(annotation) or annotation in seen:
+        return False
+    return DOCUMENTED_AT.get(annotation, ".".join(path)) == ".".join(path)
 
 
 def _is_model(annotation: Any) -> bool:
@@ -115,6 +138,11 @@ def test_walk_sees_nested_options() -> None:
     assert "database.schema_name" not in paths
     assert {f"{RULE}.in", f"{RULE}.in_table.where", "roles.<role>.tables.<table>.actions"} <= paths
     assert f"{RULE}.in_table.where[].column" not in paths  # a rule is documented once
+    assert {"imports.<profile>", f"{IMPORT_COLUMN}.from", f"{IMPORT_COLUMN}.lookup.where"} <= paths
+    assert f"{IMPORT_COLUMN}.values" in paths
+    assert not [p for p in paths if p.startswith(f"{IMPORT_COLUMN}.lookup.where[]")]
+    assert not [p for p in paths if p.startswith(f"{IMPORT_COLUMN}.values.")]  # data, not options
+    assert "import_settings.max_upload_mb" in paths
 
 
 def test_every_option_is_documented(doc: str) -> None:
@@ -143,6 +171,10 @@ def test_documented_defaults_match_the_schema(doc: str) -> None:
         (RowSubquery, f"{RULE}.in_table"),
         (AuthConfig, "auth"),
         (AppTablesConfig, "app_tables"),
+        (ImportSettings, "import_settings"),
+        (ImportProfile, "imports.<profile>"),
+        (ImportColumn, IMPORT_COLUMN),
+        (ImportLookup, f"{IMPORT_COLUMN}.lookup"),
     ]
     for model, prefix in sections:
         for name, field in model.model_fields.items():

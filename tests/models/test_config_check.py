@@ -140,3 +140,40 @@ def test_build_catalog_does_not_crash_on_unknown_names() -> None:
     catalog = build_catalog(metadata(), config, "oracle")
     assert catalog.tables["audit_log"].is_read_only  # the configured key is unusable
     assert catalog.tables["staff"].primary_key == ("staff_id",)
+
+
+def test_import_profiles_are_checked_against_the_schema() -> None:
+    from datadesk.config.loader import parse_config
+    from datadesk.demo.build import build_demo
+    from datadesk.models.config_check import find_config_problems
+    from datadesk.models.engine import create_db_engine
+    from datadesk.models.reflection import reflect_catalog
+
+    engine = create_db_engine("sqlite://")
+    build_demo(engine, immunizations=10)
+    catalog = reflect_catalog(engine, parse_config("{}"), cache_dir=None)
+    engine.dispose()
+    config = parse_config(
+        """
+imports:
+  p:
+    table: staf
+    mode: insert
+    columns: {x: {from: X}}
+  q:
+    table: staff
+    mode: insert
+    columns:
+      last_nam: {from: Surname}
+      dept_id: {from: Dept, lookup: {table: vaccines, column: dept_code}}
+      supervisor_id: {from: Boss, lookup: {table: staff, column: employe_no}}
+"""
+    )
+    problems = find_config_problems(config, catalog)
+    assert "imports.p.table: no such table (did you mean 'staff'?)" in problems
+    assert any(p.startswith("imports.q.columns.last_nam: no such column") for p in problems)
+    assert (
+        "imports.q.columns.dept_id.lookup.table: dept_id references departments, not vaccines"
+        in problems
+    )
+    assert any(p.startswith("imports.q.columns.supervisor_id.lookup.column") for p in problems)

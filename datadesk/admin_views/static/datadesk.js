@@ -29,7 +29,42 @@
       }, 200);
     });
   }
+  // Long runs (imports): submit in the background and show the rows read so far.
+  function attachProgress(form) {
+    var status = form.querySelector(".dd-progress");
+    form.addEventListener("submit", function (event) {
+      if (!window.fetch || !window.FormData) { return; }
+      event.preventDefault();
+      var buttons = form.querySelectorAll("button");
+      buttons.forEach(function (b) { b.disabled = true; });
+      if (status) { status.hidden = false; status.textContent = "Working…"; }
+      var poll = setInterval(function () {
+        fetch(form.getAttribute("data-dd-progress"), {credentials: "same-origin"})
+          .then(function (r) { return r.ok ? r.json() : {}; })
+          .then(function (data) {
+            if (status && typeof data.rows === "number") {
+              status.textContent = "Working… " + data.rows.toLocaleString() + " rows read";
+            }
+          })
+          .catch(function () {});
+      }, 700);
+      fetch(form.getAttribute("action") || window.location.href, {
+        method: "POST", body: new FormData(form), credentials: "same-origin"
+      }).then(function (response) {
+        clearInterval(poll);
+        if (response.redirected) { window.location.assign(response.url); return; }
+        return response.text().then(function (html) {
+          document.open(); document.write(html); document.close();
+        });
+      }).catch(function () {
+        clearInterval(poll);
+        buttons.forEach(function (b) { b.disabled = false; });
+        if (status) { status.textContent = "The connection failed; try again."; }
+      });
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("input[data-lookup]").forEach(attachLookup);
+    document.querySelectorAll("form[data-dd-progress]").forEach(attachProgress);
   });
 })();

@@ -165,10 +165,6 @@ class BenchDatabase:
     snapshot: Path | None = None  # SQLite: a copy of the prepared file
     server: PgServer | None = None  # PostgreSQL created by the benchmark: cloned from a template
 
-    @property
-    def backend(self) -> str:
-        return "sqlite" if self.url.startswith("sqlite") else "postgresql"
-
     def restore(self) -> None:
         """Back to the prepared state: SQLite copies the file back; a PostgreSQL database of
         the benchmark's own is created again from the prepared one kept as a template; any
@@ -245,9 +241,9 @@ class PgServer:
     template: str = ""
 
     def create(self) -> str:
-        self.name = f"datadesk_bench_{uuid.uuid4().hex[:10]}"
-        result, _ = run_child("pg", {"server": self.server_url, "create": self.name}, timeout=60)
-        self.url = result["url"]
+        name = f"datadesk_bench_{uuid.uuid4().hex[:10]}"
+        result, _ = run_child("pg", {"server": self.server_url, "create": name}, timeout=60)
+        self.name, self.url = name, result["url"]
         return self.url
 
     def keep_as_template(self) -> None:
@@ -639,7 +635,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         if server:
-            server.drop()
+            try:
+                server.drop()
+            except BenchError as exc:
+                print(f"bench.imports: dropping the database failed: {exc}", file=sys.stderr)
         if args.keep:
             say(f"kept {work_dir}")
         else:

@@ -192,7 +192,7 @@ def cmd_scaffold(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_check_config(args: argparse.Namespace, settings: Settings) -> int:
     """Validate the config file and cross-check it against the live schema."""
-    from datadesk.app import open_runtime
+    from datadesk.runtime import open_runtime
 
     try:
         runtime = open_runtime(settings, refresh_schema=True)

@@ -18,7 +18,7 @@ from datadesk.errors import AccessDenied, InvalidInput
 from datadesk.settings import Settings
 
 if TYPE_CHECKING:
-    from datadesk.app import Runtime
+    from datadesk.runtime import Runtime
 
 CONFIG_HELP = "path to datadesk.yaml (default: $DATADESK_CONFIG)"
 SHOWN_PROBLEMS = 20
@@ -72,8 +72,8 @@ def _login_name() -> str:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Run an import profile over a file: preview or commit, with a summary and exit code."""
-    from datadesk.app import open_runtime
     from datadesk.models.migrations import require_current_schema
+    from datadesk.runtime import open_runtime
 
     path = Path(args.file)
     if not path.is_file():
@@ -106,8 +106,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_summary(job: object, report: object, args: argparse.Namespace) -> None:
-    from datadesk.importers.engine import ImportReport
     from datadesk.importers.jobs import Job
+    from datadesk.importers.report import ImportReport
 
     assert isinstance(job, Job)
     out = sys.stdout

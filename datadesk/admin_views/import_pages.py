@@ -22,10 +22,9 @@ from starlette.routing import Route
 from datadesk.admin_views.access import actor_of, audit_context
 from datadesk.auth.actor import Actor
 from datadesk.config.schema import ImportProfile
-from datadesk.errors import AccessDenied, FileTooLarge, InvalidInput, NotFound, UnreadableFile
-from datadesk.importers.jobs import ERRORS, UPLOAD, Job
+from datadesk.errors import AccessDenied, FileTooLarge, InvalidInput, NotFound
+from datadesk.importers.jobs import ERRORS
 from datadesk.importers.matching import suggest_mapping
-from datadesk.importers.readers import open_sheet
 from datadesk.importers.service import ImportService
 from datadesk.models.catalog import TableInfo
 
@@ -189,7 +188,7 @@ class ImportPages:
             channel="web",
         )
         job = self.service.jobs.get(job_id)
-        headings = _headings(self.service, job)
+        headings = self.service.headings(job)
         suggested = suggest_mapping(headings, table)
         writable = set(
             self.service.policy.access(actor, table.name).writable_columns(table.columns, "import")
@@ -216,7 +215,7 @@ class ImportPages:
         writable = self.service.policy.access(actor, table.name).writable_columns(
             table.columns, "import"
         )
-        headings = await self._in_thread(_headings, self.service, job)
+        headings = await self._in_thread(self.service.headings, job)
         error = ""
         if request.method == "POST":
             form = await request.form(max_fields=500)
@@ -363,35 +362,6 @@ def _first_writable(service: ImportService, actor: Actor, table: TableInfo) -> s
     if not writable:
         raise AccessDenied(f"you may not set any column of {table.label_plural}")
     return writable[0]
-
-
-def _headings(service: ImportService, job: Job) -> list[Any]:
-    """The headings of the job's sheet, read again from its stored file."""
-    from datadesk.importers.service import _materialized
-
-    content = service.jobs.file(job.id, UPLOAD)
-    if content is None:
-        raise NotFound(f"the file of import job {job.id} is no longer kept; upload it again")
-    profile = job.profile
-    with _materialized(content, job.file_name) as path:
-        sheet = open_sheet(
-            path,
-            file_name=job.file_name,
-            sheet=profile.sheet,
-            header_row=profile.header_row,
-            expected_headings=[h for c in profile.columns.values() for h in c.source],
-            encoding=profile.encoding,
-            delimiter=profile.delimiter,
-            max_rows=service.settings.max_rows,
-            max_expansion=service.settings.max_expansion,
-        )
-        headings = list(sheet.headings)
-        close = getattr(sheet.rows, "close", None)
-        if close is not None:
-            close()
-    if not headings:
-        raise UnreadableFile(f"no column headings found in {job.file_name}")
-    return headings
 
 
 def _profile_from_form(

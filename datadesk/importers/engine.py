@@ -13,10 +13,9 @@ which rows it refuses and why.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -25,79 +24,22 @@ from sqlalchemy import exc as sa_exc
 
 from datadesk.auth.actor import Actor
 from datadesk.auth.policy import RolePolicy, TableAccess
-from datadesk.auth.row_scope import all_of, resolve_rule
 from datadesk.config.roles_check import column_named
 from datadesk.config.schema import ImportColumn, ImportProfile
 from datadesk.errors import AccessDenied, InvalidInput, NotFound
+from datadesk.importers.lookups import BATCH_ROWS, Lookup
 from datadesk.importers.matching import match_headings
+from datadesk.importers.report import ImportReport, RowChange
 from datadesk.importers.sheet import CellProblem, Heading, SheetData, SourceRow
 from datadesk.importers.transforms import ValueProblem, make_converter
 from datadesk.models.audit import AuditContext, AuditLog, jsonable
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
 from datadesk.models.records import describe_db_error
 
-BATCH_ROWS = 500  # rows per lookup query and executemany; Oracle allows 1000 items in IN
 MAX_PROBLEMS = 100_000  # problems kept for the error workbook; the rest are only counted
 MAX_SAMPLES = 200  # planned changes kept for the preview page
-LOOKUP_CACHE_LIMIT = 200_000  # natural keys remembered per lookup column
 
 Progress = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class RowChange:
-    """One planned or made change, for the preview page."""
-
-    row: int  # Excel row number
-    action: str  # insert or update
-    key: str
-    changes: dict[str, list[Any]]  # column label -> [before, after]
-
-
-@dataclass
-class ImportReport:
-    """What an import did (or, for a preview, would do)."""
-
-    table: str
-    sheet_name: str
-    header_row: int
-    headings: list[str]
-    mapping: dict[str, str]  # target column -> sheet heading
-    committed: bool = False
-    rows_read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    error_rows: int = 0
-    problem_count: int = 0
-    problems: list[CellProblem] = field(default_factory=list)
-    samples: list[RowChange] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
-    message: str = ""  # a problem with the whole file or the commit, if any
-    duration_ms: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """Whether every row can be (or was) written."""
-        return not self.problem_count and not self.message
-
-    def as_json(self, limit: int = 500) -> str:
-        """The report for the job page: counts, notices, the first problems and changes."""
-        return json.dumps(
-            {
-                "sheet_name": self.sheet_name,
-                "header_row": self.header_row,
-                "headings": self.headings,
-                "mapping": self.mapping,
-                "notices": self.notices,
-                "problems": [
-                    [p.row, p.column, p.heading, _json_value(p.value), p.message]
-                    for p in self.problems[:limit]
-                ],
-                "samples": [[s.row, s.action, s.key, s.changes] for s in self.samples],
-            },
-            ensure_ascii=False,
-        )
 
 
 @dataclass
@@ -108,97 +50,7 @@ class _Target:
     spec: ImportColumn
     heading: Heading | None
     convert: Callable[[Any], Any]
-    lookup: _Lookup | None = None
-
-
-class _Lookup:
-    """Finds the key of a referenced row by a natural key (e.g. a department by its code)."""
-
-    def __init__(
-        self,
-        conn: sa.Connection,
-        target: TableInfo,
-        by: ColumnInfo,
-        returned: ColumnInfo,
-        where: sa.ColumnElement[bool] | None = None,
-    ) -> None:
-        self.conn = conn
-        self.target = target
-        self.by = by
-        self.returns = target.table.c[returned.db_name]
-        self.where = where
-        self.cache: dict[Any, list[Any]] = {}
-
-    @classmethod
-    def configured(
-        cls,
-        conn: sa.Connection,
-        catalog: Catalog,
-        target: TableInfo,
-        spec: ImportColumn,
-        referencing: ColumnInfo,
-        attributes: Mapping[str, str],
-    ) -> _Lookup:
-        """The lookup a profile column asks for (``lookup: {table, column, where}``)."""
-        assert spec.lookup is not None
-        by = column_named(target, spec.lookup.column)
-        if by is None:
-            raise InvalidInput(f"lookup: {target.label} has no column {spec.lookup.column}")
-        # The referenced column: the foreign key's target, else the target's key.
-        fk = referencing.foreign_key
-        if fk is not None and fk.target_table == target.name:
-            returned = target.columns[fk.target_column]
-        elif len(target.primary_key) == 1:
-            returned = target.columns[target.primary_key[0]]
-        else:
-            raise InvalidInput(
-                f"lookup of {referencing.label}: {target.label} is not the table it references"
-            )
-        conditions = tuple(
-            resolve_rule(rule, target, target.table, catalog).bind(attributes)
-            for rule in spec.lookup.where
-        )
-        where = all_of(conditions, dt.date.today()) if conditions else None
-        return cls(conn, target, by, returned, where)
-
-    @classmethod
-    def reference_check(
-        cls, conn: sa.Connection, catalog: Catalog, referencing: ColumnInfo
-    ) -> _Lookup | None:
-        """For a foreign-key column filled directly: checks that each value exists (a clear
-        message on the cell, instead of the database's refusal of the whole row)."""
-        fk = referencing.foreign_key
-        target = catalog.get(fk.target_table) if fk is not None else None
-        if fk is None or target is None:
-            return None
-        column = target.columns[fk.target_column]
-        return cls(conn, target, column, column)
-
-    def resolve(self, values: Iterable[Any]) -> None:
-        """Fetch the keys of the values not seen yet, in batches."""
-        wanted = [v for v in {v for v in values if v is not None} if v not in self.cache]
-        if len(self.cache) + len(wanted) > LOOKUP_CACHE_LIMIT:
-            self.cache.clear()
-        column = self.target.table.c[self.by.db_name]
-        for start in range(0, len(wanted), BATCH_ROWS):
-            chunk = wanted[start : start + BATCH_ROWS]
-            stmt = sa.select(column, self.returns).where(column.in_(chunk))
-            if self.where is not None:
-                stmt = stmt.where(self.where)
-            for value in chunk:
-                self.cache[value] = []
-            for natural, key in self.conn.execute(stmt):
-                self.cache.setdefault(natural, []).append(key)
-
-    def key_of(self, value: Any) -> Any:
-        """The referenced key, or ValueProblem when there is none or more than one."""
-        found = self.cache.get(value, [])
-        if len(found) == 1:
-            return found[0]
-        what = f"{self.target.label} ({self.by.label})"
-        if not found:
-            raise ValueProblem(f"'{value}' was not found in {what}")
-        raise ValueProblem(f"'{value}' matches {len(found)} rows of {what}; it must be unique")
+    lookup: Lookup | None = None
 
 
 @dataclass
@@ -321,12 +173,12 @@ class ImportRun:
                 target_table = self.catalog.get(spec.lookup.table)
                 if target_table is None:
                     raise InvalidInput(f"lookup of {column.label}: no table {spec.lookup.table}")
-                lookup = _Lookup.configured(
+                lookup = Lookup.configured(
                     conn, self.catalog, target_table, spec, column, self.actor.attributes
                 )
                 converts_to = lookup.by
             else:
-                lookup = _Lookup.reference_check(conn, self.catalog, column)
+                lookup = Lookup.reference_check(conn, self.catalog, column)
             convert = make_converter(converts_to, spec, epoch_1904=epoch_1904)
             heading = found.get(name)
             targets.append(_Target(column, spec, heading, convert, lookup))
@@ -379,7 +231,6 @@ class _Writer:
             for n in self.mapped
             if self.t.c[self.table.columns[n].db_name].server_default is not None
         ]
-        self._insert_stmt: Any = None
         self._update_stmt: Any = None
 
     # --- per batch -----------------------------------------------------------------------------
@@ -727,10 +578,6 @@ def _db_message(exc: sa_exc.DBAPIError, table: TableInfo) -> str:
     message = describe_db_error(exc, table)
     prefix = f"{table.label}: "
     return message[len(prefix) :] if message.startswith(prefix) else message
-
-
-def _json_value(value: Any) -> Any:
-    return jsonable(value)
 
 
 def _missing_message(

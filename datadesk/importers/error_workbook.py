@@ -17,7 +17,6 @@ and then says how many more there were, and at most ``MAX_COMMENTS`` cells get a
 
 from __future__ import annotations
 
-import codecs
 import csv
 import math
 import re
@@ -40,6 +39,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from python_calamine import CalamineError, CalamineWorkbook
 
 from datadesk.errors import UnreadableFile
+from datadesk.importers.csv_text import csv_encoding, sniff_delimiter
 from datadesk.importers.sheet import CellProblem, FileFormat
 
 MAX_LISTED = 100_000
@@ -67,8 +67,6 @@ _EXCEL_TEXT_LIMIT = 32_767
 _LISTED_TEXT_LIMIT = 1_000
 _EARLIER = "\n\n--- Earlier comment by "
 _SHEET_TITLE_BAD = re.compile(r"[\\/*?:\[\]]")
-_CSV_DELIMITERS = ",;\t|"
-_SNIFF_BYTES = 64 * 1024
 _MAX_ROW = 1_048_576  # Excel's last row
 _LETTERS = re.compile(r"^(?:[A-W][A-Z]{2}|X[A-E][A-Z]|XF[A-D]|[A-Z]{1,2})$")  # A..XFD
 
@@ -463,56 +461,19 @@ class _CalamineSource:
 
 
 class _CsvSource:
-    """A csv file: one row per record, every value text."""
+    """A csv file: one row per record, every value text; encoding and delimiter found exactly
+    as the reader found them, so the cells land where the import saw them."""
 
     def __init__(self, path: Path, encoding: str | None, delimiter: str | None) -> None:
         self.path = path
-        try:
-            with path.open("rb") as handle:
-                head = handle.read(_SNIFF_BYTES)
-            self.encoding = encoding or detect_encoding(path)
-        except OSError as exc:
-            raise UnreadableFile(f"the csv file cannot be opened again: {exc}") from exc
-        text = head.decode(self.encoding, errors="replace").lstrip("\ufeff")
-        self.delimiter = delimiter or detect_delimiter(text)
+        self.encoding = csv_encoding(path, encoding)
+        self.delimiter = delimiter or sniff_delimiter(path, self.encoding)
 
     def rows(self) -> Iterator[tuple[int, int, list[Any]]]:
         """Records numbered from 1, as a spreadsheet program shows them."""
         with self.path.open(encoding=self.encoding, errors="replace", newline="") as handle:
             for number, record in enumerate(csv.reader(handle, delimiter=self.delimiter), 1):
                 yield number, 1, list(record)
-
-
-def detect_encoding(path: Path) -> str:
-    """The text encoding of a csv file: by its BOM, else UTF-8 when it decodes, else cp1252."""
-    with path.open("rb") as handle:
-        head = handle.read(4)
-        if head.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"
-        handle.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while chunk := handle.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8"
-
-
-def detect_delimiter(sample: str) -> str:
-    """The field separator among , ; tab | that the sample's lines use consistently."""
-    if len(sample) >= _SNIFF_BYTES and "\n" in sample:
-        sample = sample[: sample.rindex("\n")]  # drop a line cut in half
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=_CSV_DELIMITERS).delimiter
-    except csv.Error:
-        first = sample.splitlines()[0] if sample else ""
-        counts = {d: first.count(d) for d in _CSV_DELIMITERS}
-        best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] else ","
 
 
 def _write_fresh(

@@ -20,11 +20,20 @@ import sqlalchemy as sa
 from datadesk.auth.actor import Actor
 from datadesk.auth.policy import RolePolicy
 from datadesk.config.schema import Config, ImportProfile, ImportSettings
-from datadesk.errors import AccessDenied, DatadeskError, FileTooLarge, InvalidInput, NotFound
-from datadesk.importers.engine import ImportReport, ImportRun
+from datadesk.errors import (
+    AccessDenied,
+    DatadeskError,
+    FileTooLarge,
+    InvalidInput,
+    NotFound,
+    UnreadableFile,
+)
+from datadesk.importers.engine import ImportRun
 from datadesk.importers.error_workbook import write_error_workbook
 from datadesk.importers.jobs import ERRORS, UPLOAD, Job, JobStore
-from datadesk.importers.readers import detect_format, open_sheet
+from datadesk.importers.readers import detect_format, open_profile_sheet
+from datadesk.importers.report import ImportReport
+from datadesk.importers.sheet import Heading
 from datadesk.models.app_tables import AppTables
 from datadesk.models.audit import AuditContext, AuditLog
 from datadesk.models.catalog import Catalog
@@ -210,19 +219,7 @@ class ImportService:
                 audit=audit,
             )
             with _materialized(content, job.file_name) as path:
-                sheet = open_sheet(
-                    path,
-                    file_name=job.file_name,
-                    sheet=profile.sheet,
-                    header_row=profile.header_row,
-                    expected_headings=[h for c in profile.columns.values() for h in c.source],
-                    skip_blank_rows=profile.skip_blank_rows,
-                    skip_rows_matching=profile.skip_rows_matching,
-                    encoding=profile.encoding,
-                    delimiter=profile.delimiter,
-                    max_rows=self.settings.max_rows,
-                    max_expansion=self.settings.max_expansion,
-                )
+                sheet = open_profile_sheet(path, job.file_name, profile, self.settings)
                 report = run.run(sheet, commit=commit, progress=self._reporter(job.id, progress))
                 errors = self._error_workbook(job, path, sheet, report)
             self.jobs.put_file(job.id, ERRORS, errors)
@@ -287,6 +284,22 @@ class ImportService:
                 **_csv_options(job),
             )
             return out.read_bytes()
+
+    def headings(self, job: Job) -> list[Heading]:
+        """The headings of a job's sheet, read again from its stored file (for the mapping
+        page); UnreadableFile when there are none."""
+        content = self.jobs.file(job.id, UPLOAD)
+        if content is None:
+            raise NotFound(f"the file of import job {job.id} is no longer kept; upload it again")
+        with _materialized(content, job.file_name) as path:
+            sheet = open_profile_sheet(path, job.file_name, job.profile, self.settings)
+            headings = list(sheet.headings)
+            close = getattr(sheet.rows, "close", None)
+            if close is not None:
+                close()
+        if not headings:
+            raise UnreadableFile(f"no column headings found in {job.file_name}")
+        return headings
 
     def error_workbook_name(self, job: Job) -> str:
         """The download name of a job's error workbook: the upload's name + '-errors'."""

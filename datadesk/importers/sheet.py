@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 FileFormat = Literal["xlsx", "xlsm", "xls", "ods", "csv"]
 
@@ -34,9 +34,9 @@ class Heading:
         return column_letter(self.index)
 
 
-@dataclass(frozen=True)
-class SourceRow:
-    """One data row: its Excel row number and its values by 0-based column index.
+class SourceRow(NamedTuple):
+    """One data row: its Excel row number and its values by 0-based column index (a named
+    tuple: made once per row on the hot path, so it must be cheap to build).
 
     Values are what the reader got from the file: str, int, float, bool, datetime.date,
     datetime.datetime, datetime.time, datetime.timedelta, or None for a blank cell. Text is

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bench import imports
+from bench import import_children, import_setup, imports
 from datadesk.models.engine import create_db_engine
 
 ROWS = 300
 
 
 @pytest.fixture
-def prepared(fresh_db_url: str, tmp_path: Path) -> imports.BenchDatabase:
-    return imports.prepare_database(fresh_db_url, tmp_path / "work", immunizations=200)
+def prepared(fresh_db_url: str, tmp_path: Path) -> import_setup.BenchDatabase:
+    return import_setup.prepare_database(fresh_db_url, tmp_path / "work", immunizations=200)
 
 
 def _immunizations(url: str) -> int:
@@ -33,15 +33,15 @@ def _immunizations(url: str) -> int:
 
 
 def test_workbook_has_new_ids_and_is_cached(
-    prepared: imports.BenchDatabase, tmp_path: Path
+    prepared: import_setup.BenchDatabase, tmp_path: Path
 ) -> None:
     from openpyxl import load_workbook
 
-    path = imports.write_workbook(prepared, ROWS, tmp_path / "cache")
+    path = import_setup.write_workbook(prepared, ROWS, tmp_path / "cache")
     workbook = load_workbook(path, read_only=True)
     rows = list(workbook.worksheets[0].iter_rows(values_only=True))
     workbook.close()
-    assert rows[0] == imports.HEADINGS
+    assert rows[0] == import_children.HEADINGS
     assert len(rows) == ROWS + 1
     assert [r[0] for r in rows[1:]] == list(
         range(prepared.base_imm_id + 1, prepared.base_imm_id + ROWS + 1)
@@ -50,13 +50,13 @@ def test_workbook_has_new_ids_and_is_cached(
     assert all(r[3] in prepared.vaccine_codes and r[7] in ("Y", "N") for r in rows[1:])
     assert all(hasattr(r[5], "year") and isinstance(r[6], str) for r in rows[1:])  # dates, text
     modified = path.stat().st_mtime_ns
-    assert imports.write_workbook(prepared, ROWS, tmp_path / "cache") == path
+    assert import_setup.write_workbook(prepared, ROWS, tmp_path / "cache") == path
     assert path.stat().st_mtime_ns == modified
 
 
-def test_measurements_are_consistent(prepared: imports.BenchDatabase, tmp_path: Path) -> None:
+def test_measurements_are_consistent(prepared: import_setup.BenchDatabase, tmp_path: Path) -> None:
     before = _immunizations(prepared.url)
-    path = imports.write_workbook(prepared, ROWS, tmp_path / "cache")
+    path = import_setup.write_workbook(prepared, ROWS, tmp_path / "cache")
 
     readers = [
         imports.measure_calamine(path, ROWS),
@@ -97,6 +97,6 @@ def test_measurements_are_consistent(prepared: imports.BenchDatabase, tmp_path: 
 
 def test_missing_rows_or_audit_entries_break_the_run() -> None:
     check = {"inserted": 300, "audit_rows": 299, "job_status": "committed", "job_inserted": 300}
-    with pytest.raises(imports.BenchError, match="299 audit entries"):
+    with pytest.raises(import_setup.BenchError, match="299 audit entries"):
         imports._check_import("datadesk import", check, 300)
     imports._check_import("datadesk import", {**check, "audit_rows": 300}, 300)

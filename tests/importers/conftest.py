@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.importers.reader_files import rich_workbook
+
 CONVERT_TIMEOUT = 120
 
 
@@ -63,3 +65,14 @@ def libreoffice(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path, str
         return target
 
     return convert
+
+
+@pytest.fixture(scope="session")
+def rich_xlsx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return rich_workbook(tmp_path_factory.mktemp("rich") / "report.xlsx")
+
+
+@pytest.fixture(scope="session")
+def rich_converted(rich_xlsx: Path, libreoffice: Callable[[Path, str], Path]) -> dict[str, Path]:
+    """The rich workbook as LibreOffice writes it in .xls and .ods (two conversions only)."""
+    return {fmt: libreoffice(rich_xlsx, fmt) for fmt in ("xls", "ods")}

@@ -20,11 +20,10 @@ from python_calamine import CalamineWorkbook
 
 from datadesk.errors import UnreadableFile
 from datadesk.importers import error_workbook as ew
+from datadesk.importers.csv_text import csv_encoding, sniff_delimiter
 from datadesk.importers.error_workbook import (
     CELL_FILL,
     ROW_FILL,
-    detect_delimiter,
-    detect_encoding,
     error_workbook_suffix,
     write_error_workbook,
 )
@@ -381,18 +380,23 @@ def test_cp1252_semicolon_csv(tmp_path: Path, given: bool) -> None:
 def test_csv_detection(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_bytes("a;b\r\nThérèse;1\r\n".encode("cp1252"))
-    assert detect_encoding(path) == "cp1252"
+    assert csv_encoding(path, None) == "cp1252"
     path.write_bytes("a;b\nThérèse;1\n".encode())
-    assert detect_encoding(path) == "utf-8"
+    assert csv_encoding(path, None) == "utf-8"
     path.write_bytes("a;b\n".encode("utf-8-sig"))
-    assert detect_encoding(path) == "utf-8-sig"
+    assert csv_encoding(path, None) == "utf-8-sig"
     path.write_bytes("a;b\n".encode("utf-16"))
-    assert detect_encoding(path) == "utf-16"
-    assert detect_delimiter("a;b;c\n1;2;3\n4;5;6\n") == ";"
-    assert detect_delimiter("a\tb\n1\t2\n") == "\t"
-    assert detect_delimiter("a|b|c\n1|2|3\n") == "|"
-    assert detect_delimiter('name,city\n"Smith, J",Brookfield\n') == ","
-    assert detect_delimiter("single\n") == ","
+    assert csv_encoding(path, None) == "utf-16"
+
+    def delimiter(text: str) -> str:
+        path.write_text(text, encoding="utf-8")
+        return sniff_delimiter(path, "utf-8")
+
+    assert delimiter("a;b;c\n1;2;3\n4;5;6\n") == ";"
+    assert delimiter("a\tb\n1\t2\n") == "\t"
+    assert delimiter("a|b|c\n1|2|3\n") == "|"
+    assert delimiter('name,city\n"Smith, J",Brookfield\n') == ","
+    assert delimiter("single\n") == ","
 
 
 def test_limits_on_comments_and_listed_problems(

@@ -20,6 +20,7 @@ from datadesk.config.loader import cross_check_error, load_config
 from datadesk.config.roles_check import find_role_problems
 from datadesk.config.schema import Config
 from datadesk.importers.service import ImportService
+from datadesk.mailer import Mailer
 from datadesk.models.app_tables import app_tables
 from datadesk.models.audit import AuditLog
 from datadesk.models.catalog import Catalog
@@ -45,6 +46,7 @@ class Runtime:
     codec: SessionCodec
     policy: RolePolicy
     imports: ImportService
+    mailer: Mailer
 
 
 def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime:
@@ -86,4 +88,5 @@ def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime
         codec,
         policy,
         imports,
+        Mailer(config.mail, settings.smtp_password),
     )

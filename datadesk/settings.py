@@ -25,6 +25,7 @@ class Settings:
     var_dir: Path
     secret_key: str = field(default="", repr=False)
     admin_password: str | None = field(default=None, repr=False)
+    smtp_password: str = field(default="", repr=False)
     host: str = "127.0.0.1"
     port: int = 8000
     debug: bool = False
@@ -46,6 +47,7 @@ class Settings:
             var_dir=var_dir,
             secret_key=env.get("DATADESK_SECRET_KEY", ""),
             admin_password=env.get("DATADESK_ADMIN_PASSWORD") or None,
+            smtp_password=env.get("DATADESK_SMTP_PASSWORD", ""),
             host=env.get("DATADESK_HOST", "127.0.0.1"),
             port=int(env.get("DATADESK_PORT", "8000")),
             debug=env.get("DATADESK_DEBUG", "") in {"1", "true", "yes"},

@@ -8,10 +8,15 @@ state by dropping all tables it created (see ``fresh_db_url``).
 from __future__ import annotations
 
 import contextlib
+import email
+import email.message
+import email.policy
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -77,3 +82,39 @@ def _drop_everything(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
         conn.exec_driver_sql("CREATE SCHEMA public")
+
+
+class MailBox:
+    """Messages received by the test's local SMTP server, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        """aiosmtpd handler: keep the message."""
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, email.message.EmailMessage)
+        self.messages.append(parsed)
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[str, int, MailBox]]:
+    """A real SMTP server (aiosmtpd) on a free 127.0.0.1 port: (host, port, mailbox)."""
+    from aiosmtpd.controller import Controller
+
+    box = MailBox()
+    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield "127.0.0.1", controller.port, box
+    finally:
+        controller.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -14,16 +14,13 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from datadesk.config.base import StrictModel
+from datadesk.config.mail import MailConfig
 
 FlagStyle = Literal["yn", "01", "none"]
 Widget = Literal["auto", "select", "lookup", "text", "textarea"]
-
-
-class StrictModel(BaseModel):
-    """Base for every config section: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class DatabaseConfig(StrictModel):
@@ -429,6 +426,8 @@ class Config(StrictModel):
     """Import profiles by name: how workbooks are read into tables."""
     import_settings: ImportSettings = Field(default_factory=ImportSettings)
     """Upload and import limits."""
+    mail: MailConfig = Field(default_factory=MailConfig)
+    """Outgoing e-mail: the SMTP server reports and error reports are sent through."""
 
     def table(self, name: str) -> TableConfig:
         """The config of a table (case-insensitive), or defaults when it is not configured."""

@@ -41,6 +41,7 @@ from datadesk.models.grid_query import format_row_label, label_attributes, like_
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 logger = logging.getLogger("datadesk.admin")
+refusals = logging.getLogger("datadesk.refused")  # every 4xx/5xx answer given for a DatadeskError
 
 
 class DatadeskAdmin(Admin):
@@ -161,6 +162,16 @@ class DatadeskAdmin(Admin):
 
     async def _datadesk_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DatadeskError)
+        actor = getattr(request.state, "actor", None)
+        refusals.log(
+            logging.WARNING if exc.status_code < 500 else logging.ERROR,
+            "refused %s %s for %s: %s %s",
+            request.method,
+            request.url.path,
+            actor.username if actor is not None else "anonymous",
+            exc.status_code,
+            exc.message[:300],
+        )
         return await self._error_page(request, exc.status_code, exc.message)
 
     async def _error_page(self, request: Request, status_code: int, message: str) -> Response:

@@ -27,6 +27,7 @@ Streaming .xlsx (``exports/xlsx.py``, XlsxWriter in constant-memory mode)::
             preamble=["Staff by department", "Department: 3", "Generated 2026-01-05 by jdoe"],
             totals={"salary": "sum", "id": "count"},   # optional: sum/count/average/min/max
             totals_label="Total",
+            total_values={"avg_salary": 81250.5},   # optional: totals cells given as values
         )
         sheet.write_row(values)              # values in column order; None = empty cell
         sheet.write_rows(iterable_of_rows)   # returns the number written

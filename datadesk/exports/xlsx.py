@@ -94,14 +94,18 @@ class XlsxWorkbook:
         preamble: Sequence[str] = (),
         totals: Mapping[str, Aggregate] | None = None,
         totals_label: str = "Total",
+        total_values: Mapping[str, Any] | None = None,
     ) -> XlsxSheet:
         """A new sheet: ``preamble`` lines (title first) above a bold, frozen, filtered header.
 
         ``totals`` maps column names to an aggregate written in a totals row under the data
         when the sheet is finished (a SUBTOTAL formula with its value computed while writing).
+        ``total_values`` puts given values in that row as they are (e.g. a report's average
+        over all rows, which no aggregate of the rows' own averages gives).
         """
         safe = sheet_name(name, (s.name for s in self.sheets))
         sheet = XlsxSheet(self, safe, columns, preamble, totals or {}, totals_label)
+        sheet.set_total_values(total_values or {})
         self.sheets.append(sheet)
         return sheet
 
@@ -152,6 +156,7 @@ class XlsxSheet:
         self.columns = list(columns)
         self.totals_label = totals_label
         self._totals = self._plan_totals(totals)  # before the sheet exists: a bad plan adds none
+        self._fixed_totals: dict[int, Any] = {}
         self._ws = book.worksheet(name)
         self._finished = False
         self._widths = [len(c.label) for c in self.columns]
@@ -166,6 +171,14 @@ class XlsxSheet:
         self._next_row = self.header_row + 1
         self._putters = [self._putter(column) for column in self.columns]
 
+    def set_total_values(self, values: Mapping[str, Any]) -> None:
+        """Values the totals row shows as they are, by column name (before any row)."""
+        index = {column.name: i for i, column in enumerate(self.columns)}
+        unknown = [name for name in values if name not in index or index[name] in self._totals]
+        if unknown:
+            raise ValueError(f"sheet {self.name}: total values for {', '.join(unknown)}")
+        self._fixed_totals = {index[name]: value for name, value in values.items()}
+
     @property
     def rows_written(self) -> int:
         """Data rows written so far (preamble, header and totals not counted)."""
@@ -174,7 +187,7 @@ class XlsxSheet:
     def write_row(self, values: Sequence[Any]) -> None:
         """Write one data row; ``values`` are in column order, None leaves a cell empty."""
         row = self._next_row
-        if row >= MAX_ROWS - (1 if self._totals else 0):
+        if row >= MAX_ROWS - (1 if self._totals or self._fixed_totals else 0):
             raise ValueError(f"sheet {self.name}: more rows than an Excel sheet holds")
         if row - self.header_row <= WIDTH_SAMPLE_ROWS:
             self._measure(values)
@@ -199,7 +212,7 @@ class XlsxSheet:
             return
         self._finished = True
         last = self._next_row - 1
-        if self._totals:
+        if self._totals or self._fixed_totals:
             self._write_totals(last)
         self._ws.autofilter(self.header_row, 0, last, len(self.columns) - 1)
         for col, column in enumerate(self.columns):
@@ -362,9 +375,13 @@ class XlsxSheet:
     def _write_totals(self, last: int) -> None:
         row = self._next_row
         first = self.header_row + 1
-        label_col = next((c for c in range(len(self.columns)) if c not in self._totals), None)
+        taken = self._totals.keys() | self._fixed_totals.keys()
+        label_col = next((c for c in range(len(self.columns)) if c not in taken), None)
         if label_col is not None:
             self._put_text(row, label_col, self.totals_label, {"bold": True, "top": 1})
+        for col, fixed in self._fixed_totals.items():
+            fmt = self.book.format(bold=True, top=1, **_num_format(self.columns[col].excel_format))
+            self._ws.write(row, col, float(fixed) if isinstance(fixed, Decimal) else fixed, fmt)
         for col, aggregate in self._totals.items():
             column = self.columns[col]
             number_format = column.excel_format if aggregate != "count" else "0"

@@ -19,6 +19,7 @@ from datadesk.auth.users import UserStore
 from datadesk.config.loader import cross_check_error, load_config
 from datadesk.config.roles_check import find_role_problems
 from datadesk.config.schema import Config
+from datadesk.exports.grid_export import GridExporter
 from datadesk.importers.service import ImportService
 from datadesk.mailer import Mailer
 from datadesk.models.app_tables import app_tables
@@ -47,6 +48,7 @@ class Runtime:
     policy: RolePolicy
     imports: ImportService
     mailer: Mailer
+    exports: GridExporter
 
 
 def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime:
@@ -89,4 +91,5 @@ def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime
         policy,
         imports,
         Mailer(config.mail, settings.smtp_password),
+        GridExporter(engine, catalog, policy, config),
     )

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from datadesk.config.base import StrictModel
+from datadesk.config.exports import ExportsConfig
 from datadesk.config.mail import MailConfig
 
 FlagStyle = Literal["yn", "01", "none"]
@@ -426,6 +427,8 @@ class Config(StrictModel):
     """Import profiles by name: how workbooks are read into tables."""
     import_settings: ImportSettings = Field(default_factory=ImportSettings)
     """Upload and import limits."""
+    exports: ExportsConfig = Field(default_factory=ExportsConfig)
+    """Grid exports: the row cap, how many run at once, columns allowed to hold formulas."""
     mail: MailConfig = Field(default_factory=MailConfig)
     """Outgoing e-mail: the SMTP server reports and error reports are sent through."""
 

@@ -13,6 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 import datadesk.settings
+from datadesk.config.exports import ExportsConfig
 from datadesk.config.loader import parse_config
 from datadesk.config.schema import (
     AppConfig,
@@ -175,6 +176,7 @@ def test_documented_defaults_match_the_schema(doc: str) -> None:
         (ImportProfile, "imports.<profile>"),
         (ImportColumn, IMPORT_COLUMN),
         (ImportLookup, f"{IMPORT_COLUMN}.lookup"),
+        (ExportsConfig, "exports"),
     ]
     for model, prefix in sections:
         for name, field in model.model_fields.items():

@@ -20,6 +20,7 @@ from datadesk.config.loader import cross_check_error, load_config
 from datadesk.config.roles_check import find_role_problems
 from datadesk.config.schema import Config
 from datadesk.exports.grid_export import GridExporter
+from datadesk.exports.reports_service import ReportService, open_reports
 from datadesk.importers.service import ImportService
 from datadesk.mailer import Mailer
 from datadesk.models.app_tables import app_tables
@@ -49,6 +50,7 @@ class Runtime:
     imports: ImportService
     mailer: Mailer
     exports: GridExporter
+    reports: ReportService
 
 
 def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime:
@@ -78,6 +80,9 @@ def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime
     policy = RolePolicy(config, catalog)
     imports = ImportService(engine, catalog, policy, config, tables)
     imports.listeners.append(counts.invalidate)
+    reports = open_reports(settings.config_path, config, engine, catalog, policy)
+    records.listeners.append(reports.choices.invalidate)
+    imports.listeners.append(reports.choices.invalidate)
     return Runtime(
         settings,
         config,
@@ -92,4 +97,5 @@ def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime
         imports,
         Mailer(config.mail, settings.smtp_password),
         GridExporter(engine, catalog, policy, config),
+        reports,
     )

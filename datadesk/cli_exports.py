@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from datadesk.cli_data import CONFIG_HELP, acting_user
+from datadesk.cli_data import CONFIG_HELP, acting_user, add_as_option
 from datadesk.errors import InvalidInput
 from datadesk.settings import Settings
 
@@ -41,7 +41,9 @@ def add_export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="a grid filter (repeatable); ranges as COL.from=VALUE and COL.to=VALUE",
     )
     exp.add_argument(
-        "--sort", metavar="COLS", help="columns to sort by, comma-separated, - for descending"
+        "--sort",
+        metavar="COLS",
+        help="columns to sort by, comma-separated, - for descending (--sort=-hire_date,name)",
     )
     exp.add_argument(
         "--all-columns", action="store_true", help="every column the user may see, not the grid's"
@@ -49,12 +51,7 @@ def add_export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     exp.add_argument(
         "--force", action="store_true", help="replace FILE when it exists (default: refuse)"
     )
-    exp.add_argument(
-        "--as",
-        dest="as_user",
-        metavar="USER",
-        help="act as this datadesk user, with their roles and row filters (default: full rights)",
-    )
+    add_as_option(exp)
     exp.add_argument("--config", help=CONFIG_HELP)
     exp.set_defaults(handler=cmd_export)
 

@@ -179,13 +179,11 @@ class GridExporter:
 
     def _write(self, plan: ExportPlan, path: Path) -> int:
         cap = self.settings.max_rows
-        statement = self.statement(plan)
         with self.engine.connect() as conn:
             found = int(conn.execute(self.count_statement(plan)).scalar_one())
             if found > cap:
                 raise _too_many(plan, cap)
-            result = conn.execution_options(yield_per=self.settings.fetch_rows).execute(statement)
-            rows = self._values(plan, result.mappings(), cap)
+            rows = self.rows(plan, conn)
             if plan.file_format == "csv":
                 with path.open("w", newline="", encoding="utf-8-sig") as stream:
                     return CsvWriter(stream, plan.columns).write_rows(rows)
@@ -199,9 +197,14 @@ class GridExporter:
                 sheet = book.add_sheet(plan.table.label_plural, plan.columns)
                 return sheet.write_rows(rows)
 
-    def _values(self, plan: ExportPlan, rows: Any, cap: int) -> Iterator[list[Any]]:
-        """Each row's values in column order, references with their labels; TooManyRows as
-        soon as a row beyond the cap arrives (rows added since the count)."""
+    def rows(self, plan: ExportPlan, conn: sa.Connection) -> Iterator[list[Any]]:
+        """The export's rows, fetched ``exports.fetch_rows`` at a time: values in column order,
+        references with their labels; TooManyRows as soon as a row beyond the cap arrives
+        (rows added since the count)."""
+        cap = self.settings.max_rows
+        statement = self.statement(plan)
+        fetched = conn.execution_options(yield_per=self.settings.fetch_rows).execute(statement)
+        rows = fetched.mappings()
         grid = plan.grid
         # (is a label, name): labels come from the referenced row, everything else from the row
         sources = [

@@ -7,8 +7,8 @@ the same list state and with SQL written independently here.
 from __future__ import annotations
 
 import csv
-import html as html_lib
 import datetime as dt
+import html as html_lib
 import io
 import re
 import threading
@@ -75,7 +75,9 @@ def test_export_link_carries_the_list_state(as_user: Any) -> None:
         query = link.replace("&amp;", "&")
         for part in STATE.split("&"):
             name, value = part.split("=")
-            assert re.search(rf"[?&]{re.escape(name)}={re.escape(value).replace(',', '%2C')}", query)
+            assert re.search(
+                rf"[?&]{re.escape(name)}={re.escape(value).replace(',', '%2C')}", query
+            )
     clerk = as_user("clerk")  # lists immunizations, may not export them
     assert "/immunizations/export" not in clerk.get("/admin/immunizations/list").text
 
@@ -164,7 +166,9 @@ def test_hidden_columns_and_rows_outside_the_scope_are_absent(
     assert "Salary ($)" not in header and len(header) == len(full_header) - 1
     engine = sa.create_engine(demo_db_url)
     with engine.connect() as conn:
-        own = [r[0] for r in conn.exec_driver_sql("SELECT EMPLOYEE_NO FROM STAFF WHERE DEPT_ID = 3")]
+        own = [
+            r[0] for r in conn.exec_driver_sql("SELECT EMPLOYEE_NO FROM STAFF WHERE DEPT_ID = 3")
+        ]
         everyone = conn.exec_driver_sql("SELECT count(*) FROM STAFF").scalar()
     engine.dispose()
     assert len(full_rows) == everyone > len(own) > 0
@@ -214,7 +218,9 @@ def test_row_cap_refuses_with_a_message_and_leaves_no_file(
     assert refused.headers["content-type"].startswith("text/html")
     assert "more than 100 rows" in refused.text and "search or filters" in refused.text
     assert list((tmp_path / "exports").iterdir()) == []
-    narrowed = client.get("/admin/immunizations/export?format=csv&f.vaccine_code=HEPB&f.dose_no.to=1&f.admin_date.from=2025-06-01")
+    narrowed = client.get(
+        "/admin/immunizations/export?format=csv&f.vaccine_code=HEPB&f.dose_no.to=1&f.admin_date.from=2025-06-01"
+    )
     assert narrowed.status_code == 200, narrowed.text
     assert 1 < len(narrowed.text.splitlines()) <= 101
     assert list((tmp_path / "exports").iterdir()) == []  # sent, then removed
@@ -274,9 +280,7 @@ def in_thread(call: Any) -> tuple[threading.Thread, dict[str, Any]]:
 
 
 @pytest.mark.skipif(not SERVER_URL, reason="needs a lock that holds readers: PostgreSQL")
-def test_other_requests_are_answered_while_an_export_runs(
-    as_user: Any, demo_db_url: str
-) -> None:
+def test_other_requests_are_answered_while_an_export_runs(as_user: Any, demo_db_url: str) -> None:
     client = as_user("official")  # one app, one event loop, two requests at once
     engine = sa.create_engine(demo_db_url)
     with engine.connect() as lock:

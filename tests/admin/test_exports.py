@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import html as html_lib
 import io
+import logging
 import re
 import threading
 from pathlib import Path
@@ -121,7 +122,10 @@ def test_xlsx_holds_the_grid_rows_typed(as_user: Any, demo_db_url: str) -> None:
     assert properties.title == "Immunizations" and properties.creator == "official"
 
 
-def test_csv_holds_the_same_rows(as_user: Any, demo_db_url: str) -> None:
+def test_csv_holds_the_same_rows(
+    as_user: Any, demo_db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="datadesk.exports")
     response = as_user("official").get(f"/admin/immunizations/export?{STATE}&format=csv")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -130,6 +134,11 @@ def test_csv_holds_the_same_rows(as_user: Any, demo_db_url: str) -> None:
     assert [int(line[0]) for line in lines[1:]] == expected_keys(demo_db_url)
     assert {line[10] for line in lines[1:]} <= {"true", "false"}
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", line[1]) for line in lines[1:])
+    logged = [r.getMessage() for r in caplog.records if r.name == "datadesk.exports"]
+    assert any(
+        m.startswith(f"export user=official table=immunizations format=csv rows={len(lines) - 1} ")
+        for m in logged
+    ), logged
 
 
 def scoped_config(tmp_path: Path, **exports: Any) -> Path:

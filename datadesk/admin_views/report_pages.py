@@ -61,9 +61,7 @@ class ReportPages:
         """The routes to mount in the admin."""
         return [
             Route("/reports", endpoint=self.index, name="reports"),
-            Route(
-                "/reports/{name}", endpoint=self.report, name="report", methods=["GET", "POST"]
-            ),
+            Route("/reports/{name}", endpoint=self.report, name="report", methods=["GET", "POST"]),
         ]
 
     def can_run_reports(self, request: Request) -> bool:

@@ -296,7 +296,7 @@ def filter_clause(
     if operator in {"in_table", "not_in_table"}:
         sub: SubquerySpec = spec.value
         source = sub.table.table.alias()
-        inner = JoinSet(joins.catalog, sub.table, source, prefix=f"{source.name}_")
+        inner = JoinSet(joins.catalog, sub.table, source, prefix=None)
         target = source.c[sub.column.db_name]
         terms = [t for t in (filter_clause(s, inner, run) for s in sub.where) if t is not None]
         if operator == "in_table":

@@ -21,7 +21,7 @@ MAX_STEPS = 4  # references followed by one path; deeper chains are a sign of a 
 
 # What one joined table is read from, given the name to give it: by default an alias of the
 # table; a caller may give a subquery instead (e.g. only the rows a user may read).
-JoinSource = Callable[[TableInfo, str], sa.FromClause]
+JoinSource = Callable[[TableInfo, str | None], sa.FromClause]
 
 
 class PathProblem(ValueError):
@@ -91,7 +91,7 @@ class JoinSet:
         base: TableInfo,
         source: sa.FromClause,
         source_for: JoinSource | None = None,
-        prefix: str = "j",
+        prefix: str | None = "j",
     ) -> None:
         self.catalog = catalog
         self.base = base
@@ -119,7 +119,9 @@ class JoinSet:
         fk = step.foreign_key
         assert fk is not None
         target = self.catalog.tables[fk.target_table]
-        name = f"{self._prefix}{len(self._joins) + 1}"
+        # Named aliases (j1, j2) read well in logs; inside a subquery they stay anonymous, so
+        # that they never clash with the outer query's.
+        name = f"{self._prefix}{len(self._joins) + 1}" if self._prefix else None
         alias = (
             self._source_for(target, name)
             if self._source_for is not None

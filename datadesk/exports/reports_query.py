@@ -109,7 +109,7 @@ class ReportQuery:
             stmt = stmt.group_by(*keys)
         return stmt.order_by(*order) if order else stmt
 
-    def _readable_rows(self, table: TableInfo, name: str) -> sa.FromClause:
+    def _readable_rows(self, table: TableInfo, name: str | None) -> sa.FromClause:
         """A referenced table as joined: only the rows the actor may export from it."""
         scope = self.policy.access(self.actor, table.name).where_for("export")
         if scope is None:

@@ -137,18 +137,15 @@ def find_report_problems(config: Config, catalog: Catalog, policy: RolePolicy) -
     """Problems of the reports, including those of the roles allowed to run them."""
     specs, problems = resolve_reports(config, catalog)
     known = set(policy.role_names())
-    for name, spec in specs.items():
-        where = f"reports.{name}"
-        for position, role in enumerate(config.reports[name].roles):
-            here = f"{where}.roles[{position}]"
+    for name, report in config.reports.items():
+        for position, role in enumerate(report.roles):
+            here = f"reports.{name}.roles[{position}]"
             if role not in known:
                 close = difflib.get_close_matches(role, sorted(known), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 problems.append(f"{here}: no such role '{role}'{hint}")
-                continue
-            if role == ADMIN_ROLE:
-                continue
-            problems.extend(_role_problems(here, role, spec, policy))
+            elif role != ADMIN_ROLE and name in specs:
+                problems.extend(_role_problems(here, role, specs[name], policy))
     return problems
 
 

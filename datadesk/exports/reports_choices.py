@@ -20,11 +20,12 @@ import sqlalchemy as sa
 
 from datadesk.auth.actor import Actor
 from datadesk.auth.policy import RolePolicy
+from datadesk.errors import InvalidInput
 from datadesk.exports.reports_filters import RunValues, filter_clause
 from datadesk.exports.reports_params import ParameterSpec
 from datadesk.exports.reports_paths import JoinSet
 from datadesk.models.catalog import Catalog
-from datadesk.models.grid_query import format_row_label, label_attributes
+from datadesk.models.grid_query import coerce_value, format_row_label, label_attributes
 
 EVERY_TABLE = "*"
 Options = list[tuple[Any, str]]
@@ -83,6 +84,22 @@ class ReportChoices:
             while len(self._cache) > self.size:
                 self._cache.popitem(last=False)
         return result
+
+    def find(self, spec: ParameterSpec, actor: Actor, text: str) -> tuple[Any, str] | None:
+        """The allowed choice ``text`` names: by its value, else by its label (ignoring case,
+        when the label is unique); None when the user may not pick it."""
+        assert spec.column is not None
+        try:
+            value = coerce_value(spec.column, text)
+        except InvalidInput:
+            value = None
+        label = self.label_of(spec, actor, value) if value is not None else None
+        if label is not None:
+            return value, label
+        named = [
+            (k, name) for k, name in self.options(spec, actor) or [] if name.lower() == text.lower()
+        ]
+        return named[0] if len(named) == 1 else None
 
     def label_of(self, spec: ParameterSpec, actor: Actor, value: Any) -> str | None:
         """The label of an allowed value, or None when the user may not choose it."""

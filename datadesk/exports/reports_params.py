@@ -17,14 +17,14 @@ from datadesk.config.roles_check import COMPARABLE_KINDS, column_named, rule_val
 from datadesk.errors import InvalidInput
 from datadesk.exports.reports_filters import FilterSpec, RelativeDay, parse_day, resolve_filters
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
-from datadesk.models.grid_query import coerce_value
 
 MAX_TEXT = 200
 RANGE_SEPARATOR = ".."
 RANGE_PARTS = ("from", "to")
 
-# Whether a choice value is one the user may pick: its label, or None when it is not.
-ChoiceCheck = Callable[["ParameterSpec", Any], str | None]
+# The allowed choice that submitted text names (by its value, or by its label): (value,
+# label), or None when the user may not pick it.
+ChoiceLookup = Callable[["ParameterSpec", str], tuple[Any, str] | None]
 
 
 class ParameterProblems(InvalidInput):
@@ -147,7 +147,7 @@ def parse_values(
     specs: Mapping[str, ParameterSpec],
     raw: Mapping[str, str],
     today: dt.date,
-    check_choice: ChoiceCheck,
+    find_choice: ChoiceLookup,
 ) -> ParameterValues:
     """Typed values from submitted text; ParameterProblems naming each bad field.
 
@@ -159,7 +159,7 @@ def parse_values(
     errors: dict[str, str] = {}
     for name, spec in specs.items():
         try:
-            value, text = _read(spec, raw, today, check_choice)
+            value, text = _read(spec, raw, today, find_choice)
         except ValueError as exc:
             errors[name] = str(exc)
             continue
@@ -182,7 +182,7 @@ def split_range(text: str) -> tuple[str, str]:
 
 
 def _read(
-    spec: ParameterSpec, raw: Mapping[str, str], today: dt.date, check_choice: ChoiceCheck
+    spec: ParameterSpec, raw: Mapping[str, str], today: dt.date, find_choice: ChoiceLookup
 ) -> tuple[Any, str]:
     """(typed value or None, text shown) of one parameter."""
     name = spec.name
@@ -215,24 +215,19 @@ def _read(
         if len(text) > MAX_TEXT:
             raise ValueError(f"at most {MAX_TEXT} characters")
         return text, text
-    return _choice(spec, text, check_choice)
+    return _choice(spec, text, find_choice)
 
 
-def _choice(spec: ParameterSpec, text: str, check_choice: ChoiceCheck) -> tuple[Any, str]:
+def _choice(spec: ParameterSpec, text: str, find_choice: ChoiceLookup) -> tuple[Any, str]:
     if spec.options is not None:
         option = _option(spec, text)
         if option is None:
             raise ValueError(f"'{text[:40]}' is not one of the choices")
         return option, str(option)
-    assert spec.column is not None
-    try:
-        value = coerce_value(spec.column, text)
-    except InvalidInput:
-        raise ValueError(f"'{text[:40]}' is not one of the choices") from None
-    label = check_choice(spec, value)
-    if label is None:
+    found = find_choice(spec, text)
+    if found is None:
         raise ValueError(f"'{text[:40]}' is not one of the choices")
-    return value, label
+    return found
 
 
 def _option(spec: ParameterSpec, text: str) -> Any:

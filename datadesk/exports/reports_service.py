@@ -9,8 +9,10 @@ rows, a database error) the caller deletes it: a partial file is never served or
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,7 @@ from datadesk.exports.xlsx import XlsxWorkbook
 from datadesk.models.catalog import Catalog
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+logger = logging.getLogger("datadesk.reports")
 
 
 def open_reports(
@@ -146,7 +149,7 @@ class ReportService:
             spec.parameters,
             raw,
             self.today(),
-            lambda parameter, value: self.choices.label_of(parameter, actor, value),
+            lambda parameter, text: self.choices.find(parameter, actor, text),
         )
 
     def file_name(self, spec: ReportSpec) -> str:
@@ -170,6 +173,7 @@ class ReportService:
     ) -> ReportResult:
         """Write the workbook to ``target``; TooManyRows when a sheet exceeds the cap."""
         self.require(actor, spec)
+        started = time.perf_counter()
         cap = self.settings.max_rows
         query = ReportQuery(spec, self.catalog, self.policy, actor)
         run = RunValues(values.values, self.today(), actor.attributes)
@@ -194,6 +198,13 @@ class ReportService:
                 preamble = _preamble(spec, values, actor, generated_at, plan, skipped)
                 rows = self._write_sheet(conn, book, plan, preamble, cap, spec)
                 results.append(SheetResult(plan.sheet.name, rows, plan.left_out))
+        logger.info(
+            "report user=%s name=%s rows=%s seconds=%.2f",
+            actor.username,
+            spec.name,
+            ",".join(str(result.rows) for result in results),
+            time.perf_counter() - started,
+        )
         return ReportResult(
             spec,
             self.file_name(spec),

@@ -51,7 +51,7 @@ def test_report_is_written_and_mailed(
             "--param",
             "vaccine=HEPB",
             "--param",
-            "department=13",
+            "department=emergency medicine",  # a choice by its label, ignoring case
             "--as",
             "official",
             "--mail-to",

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import html
 import io
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 
 from tests.admin.report_books import demo_config_with, read_book
 from tests.admin.test_exports import signed_in
@@ -96,7 +98,10 @@ def test_wrong_values_are_shown_next_to_their_fields(as_user: Any) -> None:
     )
 
 
-def test_the_form_downloads_the_workbook(as_user: Any, tmp_path: Path) -> None:
+def test_the_form_downloads_the_workbook(
+    as_user: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="datadesk.reports")
     response = as_user("official").post(
         "/admin/reports/headcount", data={"hired_by": "2020-01-01", "department": "13"}
     )
@@ -123,6 +128,10 @@ def test_the_form_downloads_the_workbook(as_user: Any, tmp_path: Path) -> None:
     assert [c.value for c in sheet[header_row]] == first.header
     assert all(c.font.bold for c in sheet[header_row])
     assert book.properties.creator == "official"
+    logged = [r.getMessage() for r in caplog.records if r.name == "datadesk.reports"]
+    assert [m.rsplit(" ", 1)[0] for m in logged] == [
+        "report user=official name=headcount rows=1,7,7"
+    ]
 
 
 def test_refusals_come_without_a_file(as_user: Any) -> None:

@@ -16,7 +16,7 @@ from typing import Literal
 
 from datadesk.auth.actor import ADMIN_ROLE, Actor
 from datadesk.auth.policy import RolePolicy
-from datadesk.config.reports import ReportColumn, ReportConfig, ReportSheet
+from datadesk.config.reports import NAME, ReportColumn, ReportConfig, ReportSheet
 from datadesk.config.schema import Config
 from datadesk.exports.columns import CellKind, ExportColumn
 from datadesk.exports.reports_filters import (
@@ -127,6 +127,11 @@ def resolve_reports(config: Config, catalog: Catalog) -> tuple[dict[str, ReportS
     problems: list[str] = []
     for name, report in config.reports.items():
         before = len(problems)
+        if not NAME.fullmatch(name):
+            problems.append(
+                f"reports.{name}: a report name is letters, digits and '_', starting with a"
+                " letter (it is part of the report's address and of datadesk report NAME)"
+            )
         spec = _resolve_report(name, report, catalog, problems)
         if spec is not None and len(problems) == before:
             specs[name] = spec

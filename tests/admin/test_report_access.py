@@ -167,3 +167,58 @@ def test_a_sheet_over_the_row_cap_is_refused(runtimes: Any, tmp_path: Path) -> N
     values = service.read_parameters(spec, ADMIN, {"department": str(DEPARTMENT)})
     result = service.write(spec, ADMIN, values, tmp_path / "small.xlsx")
     assert [s.rows for s in result.sheets] == [1, 7, 7]
+
+
+def with_pay_reports(document: dict[str, Any]) -> None:
+    """A report on salaries for officials (who may not see them), and one of the user's own
+    department (an attribute of the user running it)."""
+    with_ward_official(document)
+    document["reports"]["pay"] = {
+        "title": "Pay",
+        "table": "staff",
+        "roles": ["official"],
+        "sheets": [
+            {"name": "Detail", "columns": ["employee_no", "salary"], "sort": ["-salary"]},
+            {"name": "By salary", "columns": ["salary", {"aggregate": "count"}]},
+            {"name": "Only pay", "columns": ["salary"]},
+        ],
+    }
+    document["reports"]["own_department"] = {
+        "title": "My department",
+        "table": "staff",
+        "roles": ["ward_official"],
+        "filters": [{"column": "dept_id", "equals_user": "department_id"}],
+        "sheets": [{"name": "Staff", "columns": ["employee_no"]}],
+    }
+
+
+def test_hidden_columns_neither_sort_nor_group_and_a_sheet_of_them_is_left_out(
+    runtimes: Any, demo_db_url: str, tmp_path: Path
+) -> None:
+    runtime = runtimes(demo_config_with(tmp_path, with_pay_reports))
+    full = run_report(runtime, "pay", ADMIN, {}, tmp_path / "a.xlsx")
+    seen = run_report(runtime, "pay", OFFICIAL, {}, tmp_path / "o.xlsx")
+    by_key = [n for (n,) in query(demo_db_url, "SELECT EMPLOYEE_NO FROM STAFF ORDER BY STAFF_ID")]
+    by_pay = [r[0] for r in full["Detail"].rows]
+    assert by_pay != by_key and sorted(by_pay) == sorted(by_key)
+    assert seen["Detail"].header == ["Employee no."]
+    assert seen["Detail"].column("Employee no.") == by_key  # the key order: salary not revealed
+    assert len(full["By salary"].rows) > 100
+    assert seen["By salary"].rows == [[len(by_key)]]  # the groups by salary merge into one
+    assert list(seen) == ["Detail", "By salary"]
+    assert "Sheets left out (no column visible to you): Only pay" in seen["Detail"].preamble
+
+
+def test_filters_on_an_attribute_of_the_user(
+    runtimes: Any, demo_db_url: str, tmp_path: Path
+) -> None:
+    runtime = runtimes(demo_config_with(tmp_path, with_pay_reports))
+    own = run_report(runtime, "own_department", WARD, {}, tmp_path / "w.xlsx")["Staff"]
+    expected = query(
+        demo_db_url,
+        "SELECT EMPLOYEE_NO FROM STAFF WHERE DEPT_ID = :d ORDER BY STAFF_ID",
+        d=DEPARTMENT,
+    )
+    assert own.column("Employee no.") == [n for (n,) in expected]
+    # An admin has no department_id: the filter matches nothing, as a row rule would.
+    assert run_report(runtime, "own_department", ADMIN, {}, tmp_path / "a.xlsx")["Staff"].rows == []

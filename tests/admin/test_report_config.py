@@ -66,6 +66,11 @@ def broken(document: dict[str, Any]) -> None:
     reports["immunization_compliance"]["filters"].append(
         {"column": "hire_date", "contains": "2020"}
     )
+    reports["pay/roll"] = {
+        "title": "Pay",
+        "table": "staff",
+        "sheets": [{"name": "S", "columns": ["salary"]}],
+    }
 
 
 def test_schema_and_role_problems_name_their_paths(runtimes: Any, tmp_path: Path) -> None:
@@ -86,6 +91,7 @@ def test_schema_and_role_problems_name_their_paths(runtimes: Any, tmp_path: Path
         "reports.placements_by_site.parameters.site.table: no such table 'sites'",
         "reports.immunization_compliance.filters[2].contains: needs a text column;"
         " hire_date is date",
+        "reports.pay/roll: a report name is letters, digits and '_', starting with a letter",
     ):
         assert expected in message, message
     # Each problem is on its own line, with the file and the line it is on.

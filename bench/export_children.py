@@ -19,19 +19,39 @@ from bench.import_children import child_main
 
 TABLE = "immunizations"
 SHEET = "Immunizations"
+DEMO_ROWS = 100_000  # the demo builds at most this many here; more are copies under new keys
 
 
 def _prepare(spec: dict[str, Any]) -> dict[str, Any]:
-    """The demo schema and data with ``rows`` immunizations in an empty database."""
+    """The demo schema and data with ``rows`` immunizations in an empty database: the demo
+    (at most 100,000), then copies of its immunizations under new keys up to ``rows``."""
+    import sqlalchemy as sa
+
     from datadesk.demo.build import build_demo
     from datadesk.models.engine import create_db_engine
 
+    rows = spec["rows"]
     engine = create_db_engine(spec["url"])
     try:
-        build_demo(engine, immunizations=spec["rows"])
+        build_demo(engine, immunizations=min(rows, DEMO_ROWS))
+        with engine.begin() as conn:
+            top = int(conn.execute(sa.text("SELECT max(IMM_ID) FROM IMMUNIZATIONS")).scalar_one())
+            copy = 1
+            while copy * DEMO_ROWS < rows:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO IMMUNIZATIONS (IMM_ID, STAFF_ID, STUDENT_ID, VACCINE_CODE, "
+                        "DOSE_NO, ADMIN_DATE, LOT_NUMBER, VERIFIED) SELECT IMM_ID + :shift, "
+                        "STAFF_ID, STUDENT_ID, VACCINE_CODE, DOSE_NO, ADMIN_DATE, LOT_NUMBER, "
+                        "VERIFIED FROM IMMUNIZATIONS WHERE IMM_ID <= :top AND IMM_ID <= :last"
+                    ),
+                    {"shift": copy * top, "top": top, "last": rows - copy * DEMO_ROWS},
+                )
+                copy += 1
+            count = int(conn.execute(sa.text("SELECT count(*) FROM IMMUNIZATIONS")).scalar_one())
     finally:
         engine.dispose()
-    return {"rows": spec["rows"]}
+    return {"rows": count}
 
 
 def _exporter(spec: dict[str, Any]) -> tuple[Any, Any, Any]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 
@@ -117,7 +117,7 @@ class GridExporter:
             grid=grid,
             state=state,
             columns=tuple(self._columns(table, grid)),
-            file_format=file_format,  # type: ignore[arg-type]
+            file_format=cast(FileFormat, file_format),
         )
 
     def temp_path(self, plan: ExportPlan) -> Path:

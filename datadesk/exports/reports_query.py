@@ -98,11 +98,12 @@ class ReportQuery:
         order: list[sa.ColumnElement[Any]] = []
         if ordered:
             order = self._order(sheet, columns, expressions, joins)
-            if not grouped:
+            if not grouped:  # the key breaks ties, unless the user may not see it
+                keys = [base.columns[name] for name in base.primary_key]
                 order += [
-                    base.table.c[base.columns[name].db_name]
-                    for name in base.primary_key
-                    if base.columns[name].is_sortable
+                    base.table.c[key.db_name]
+                    for key in keys
+                    if key.is_sortable and self.may_see([(base, key)])
                 ]
         stmt = sa.select(*expressions).select_from(joins.from_clause()).where(*terms)
         if grouped and keys:

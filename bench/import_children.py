@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,13 @@ HEADINGS = (
 RESULT_MARK = "BENCH-RESULT "
 
 
-def child_main(kind: str, spec_json: str) -> int:
-    """Run one child function and print its result as one JSON line."""
+def child_main(
+    kind: str, spec_json: str, children: dict[str, Callable[[Any], Any]] | None = None
+) -> int:
+    """Run one child function (of ``children``, default this module's) and print its result
+    as one JSON line."""
     spec = json.loads(spec_json)
-    result = CHILDREN[kind](spec)
+    result = (children or CHILDREN)[kind](spec)
     print(RESULT_MARK + json.dumps(result, default=str), flush=True)
     return 0
 

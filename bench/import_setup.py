@@ -69,10 +69,10 @@ def run_process(
 
 
 def run_child(
-    kind: str, spec: dict[str, Any], *, timeout: float
+    kind: str, spec: dict[str, Any], *, timeout: float, module: str = "bench.import_children"
 ) -> tuple[dict[str, Any], ProcessRun]:
-    """Run one of this module's child functions in a fresh interpreter; its result and run."""
-    argv = [sys.executable, "-m", "bench.import_children", kind, json.dumps(spec)]
+    """Run one child function of ``module`` in a fresh interpreter; its result and run."""
+    argv = [sys.executable, "-m", module, kind, json.dumps(spec)]
     run = run_process(argv, env=child_env(), timeout=timeout)
     if run.returncode != 0:
         raise BenchError(f"child '{kind}' failed (exit {run.returncode}):\n{tail(run.stderr)}")

@@ -16,8 +16,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from datadesk.admin_views.audit_pages import install_audit_pages
+from datadesk.admin_views.export_pages import install_export_pages
 from datadesk.admin_views.import_pages import install_import_pages
 from datadesk.admin_views.model_view import ChoiceCache, ViewServices, build_model_view
+from datadesk.admin_views.report_pages import install_report_pages
 from datadesk.admin_views.session_gate import SessionGate
 from datadesk.admin_views.site import DatadeskAdmin
 from datadesk.admin_views.users_pages import install_users_pages
@@ -98,5 +100,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     install_audit_pages(admin, runtime.users.tables, services)
     install_import_pages(admin, runtime.imports)
+    install_export_pages(admin, runtime.exports)
+    install_report_pages(admin, runtime.reports)
     app.state.admin = admin
     return app

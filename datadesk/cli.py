@@ -1,4 +1,5 @@
-"""The ``datadesk`` command: serve, demo, db, scaffold, check-config, users, import.
+"""The ``datadesk`` command: serve, demo, db, scaffold, check-config, users, import, export,
+report.
 
 Every command exits 0 on success and non-zero with a one-line reason on failure.
 """
@@ -12,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from datadesk.cli_data import add_data_parsers
+from datadesk.cli_exports import add_export_parser
+from datadesk.cli_reports import add_report_parser
 from datadesk.cli_users import add_users_parser
 from datadesk.config.schema import Config
 from datadesk.errors import ConfigError, DatadeskError, InvalidInput
@@ -91,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=cmd_check_config)
     add_users_parser(sub)
     add_data_parsers(sub)
+    add_export_parser(sub)
+    add_report_parser(sub)
     return parser
 
 

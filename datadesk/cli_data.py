@@ -39,12 +39,13 @@ def add_data_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     imp.add_argument(
         "--errors", metavar="OUT.xlsx", help="write the workbook with the problems marked here"
     )
-    _as_option(imp)
+    add_as_option(imp)
     imp.add_argument("--config", help=CONFIG_HELP)
     imp.set_defaults(handler=cmd_import)
 
 
-def _as_option(parser: argparse.ArgumentParser) -> None:
+def add_as_option(parser: argparse.ArgumentParser) -> None:
+    """``--as USER``: the datadesk user a command acts as (see ``acting_user``)."""
     parser.add_argument(
         "--as",
         dest="as_user",

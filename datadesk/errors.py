@@ -9,7 +9,8 @@
     ├── InvalidInput           (400) a request parameter or value is malformed
     ├── WriteRejected          (409) the database refused a write (constraint, length, conflict)
     ├── UnreadableFile         (400) an uploaded workbook cannot be read (format, password, empty)
-    └── FileTooLarge           (413) an upload, or what it unpacks to, exceeds the limits
+    ├── FileTooLarge           (413) an upload, or what it unpacks to, exceeds the limits
+    └── TooManyRows            (422) an export would hold more rows than allowed
 
 Row-level problems in imports are values (``RowIssue``), not exceptions.
 """
@@ -78,3 +79,9 @@ class FileTooLarge(DatadeskError):
     """An upload is larger than allowed, or unpacks to more than allowed (a zip bomb)."""
 
     status_code = 413
+
+
+class TooManyRows(DatadeskError):
+    """An export or report would hold more rows than the configured cap; nothing is written."""
+
+    status_code = 422

@@ -19,6 +19,8 @@ from datadesk.auth.users import UserStore
 from datadesk.config.loader import cross_check_error, load_config
 from datadesk.config.roles_check import find_role_problems
 from datadesk.config.schema import Config
+from datadesk.exports.grid_export import GridExporter
+from datadesk.exports.reports_service import ReportService, open_reports
 from datadesk.importers.service import ImportService
 from datadesk.mailer import Mailer
 from datadesk.models.app_tables import app_tables
@@ -47,6 +49,8 @@ class Runtime:
     policy: RolePolicy
     imports: ImportService
     mailer: Mailer
+    exports: GridExporter
+    reports: ReportService
 
 
 def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime:
@@ -77,6 +81,9 @@ def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime
     policy = RolePolicy(config, catalog)
     imports = ImportService(engine, catalog, policy, config, tables)
     imports.listeners.append(counts.invalidate)
+    reports = open_reports(settings.config_path, config, engine, catalog, policy)
+    records.listeners.append(reports.choices.invalidate)
+    imports.listeners.append(reports.choices.invalidate)
     return Runtime(
         settings,
         config,
@@ -90,4 +97,6 @@ def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime
         policy,
         imports,
         Mailer(config.mail, settings.smtp_password),
+        GridExporter(engine, catalog, policy, config),
+        reports,
     )

@@ -21,6 +21,7 @@ from datadesk.admin_views.access import actor_of, audit_context, check_values, r
 from datadesk.admin_views.cells import path_to_key_parts
 from datadesk.auth.actor import Actor
 from datadesk.errors import AccessDenied, InvalidInput
+from datadesk.exports.columns import defuse
 from datadesk.models.app_tables import AppTables, to_db_time
 from datadesk.models.grid_query import coerce_value
 from datadesk.models.revert import REVERSE_ACTION, AuditEntry, entry_from_row, load_entry
@@ -238,7 +239,6 @@ EXPORT_COLUMNS = [
     "before",
     "after",
 ]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def _export_lines(entry: AuditEntry) -> Iterator[list[Any]]:
@@ -261,9 +261,7 @@ def _export_lines(entry: AuditEntry) -> Iterator[list[Any]]:
 
 def _safe_cell(value: Any) -> Any:
     """Text that a spreadsheet would run as a formula is written with a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    return defuse(value) if isinstance(value, str) else value
 
 
 def install_audit_pages(

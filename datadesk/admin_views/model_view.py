@@ -40,12 +40,12 @@ from datadesk.auth.policy import RolePolicy, TableAccess
 from datadesk.config.schema import AppConfig, ColumnConfig, Config, TableConfig
 from datadesk.errors import InvalidInput, NotFound
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
+from datadesk.models.grid_layout import GridLayout
 from datadesk.models.grid_query import GridQuery, coerce_value, format_row_label, label_attributes
 from datadesk.models.records import RecordStore
 
 T = TypeVar("T")
 DEFAULT_DB_THREADS = 5
-LIST_SKIP_KINDS = {"long_text", "binary"}
 MAX_SELECT_OPTIONS = 5000  # `widget: select` on a reference never renders more options than this
 
 
@@ -123,6 +123,7 @@ class DatadeskModelView(ModelView):
     services: ClassVar[ViewServices]
     table_config: ClassVar[TableConfig]
     grid: ClassVar[GridQuery]
+    layout: ClassVar[GridLayout]
     visible_columns: ClassVar[list[str]]
     detail_columns: ClassVar[list[str]]
     create_fields: ClassVar[list[str]]
@@ -183,6 +184,7 @@ class DatadeskModelView(ModelView):
             "delete": self.can_delete and access.can("delete"),
             "view": self.can_view_details and access.can("view"),
             "import": access.can("import"),
+            "export": access.can("export"),
         }
 
     async def check_can_create(self, request: Request) -> bool:
@@ -437,8 +439,9 @@ def build_model_view(table: TableInfo, services: ViewServices) -> type[DatadeskM
     cfg = services.config.table(table.name)
     app: AppConfig = services.config.app
     usable = [c for c in table.columns.values() if not c.is_hidden]
-    visible = _pick(cfg.list_columns, [c.name for c in usable if c.kind not in LIST_SKIP_KINDS][:8])
-    detail = _pick(cfg.detail_columns, [c.name for c in usable])
+    layout = GridLayout.of(table, cfg)
+    visible = list(layout.columns)
+    detail = list(layout.detail)
     editable = [
         c.name for c in usable if not c.is_read_only and c.kind not in {"binary", "unsupported"}
     ]
@@ -449,19 +452,7 @@ def build_model_view(table: TableInfo, services: ViewServices) -> type[DatadeskM
         if not column.is_generated and name not in create_fields and name in editable:
             create_fields.insert(0, name)
     edit_fields = [n for n in form if n not in table.primary_key]
-    search = _pick(cfg.search, [c.name for c in usable if c.is_searchable][:3])
-    filters = _pick(
-        cfg.filters, [c.name for c in usable if c.kind == "boolean" or c.foreign_key is not None]
-    )
-    default_sort = cfg.default_sort
-    grid = GridQuery(
-        table,
-        services.catalog,
-        visible,
-        search_columns=search,
-        filter_columns=filters,
-        default_sort=default_sort,
-    )
+    grid = layout.query(table, services.catalog)
     read_only = table.is_read_only or cfg.read_only
     attrs: dict[str, Any] = {
         "name": table.label,
@@ -471,6 +462,7 @@ def build_model_view(table: TableInfo, services: ViewServices) -> type[DatadeskM
         "services": services,
         "table_config": cfg,
         "grid": grid,
+        "layout": layout,
         "visible_columns": visible,
         "detail_columns": detail,
         "create_fields": create_fields,

@@ -17,7 +17,9 @@ from typing import Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from datadesk.config.base import StrictModel
+from datadesk.config.exports import ExportsConfig
 from datadesk.config.mail import MailConfig
+from datadesk.config.reports import ReportConfig
 
 FlagStyle = Literal["yn", "01", "none"]
 Widget = Literal["auto", "select", "lookup", "text", "textarea"]
@@ -426,8 +428,12 @@ class Config(StrictModel):
     """Import profiles by name: how workbooks are read into tables."""
     import_settings: ImportSettings = Field(default_factory=ImportSettings)
     """Upload and import limits."""
+    exports: ExportsConfig = Field(default_factory=ExportsConfig)
+    """Grid exports: the row cap, how many run at once, columns allowed to hold formulas."""
     mail: MailConfig = Field(default_factory=MailConfig)
     """Outgoing e-mail: the SMTP server reports and error reports are sent through."""
+    reports: dict[str, ReportConfig] = Field(default_factory=dict)
+    """Named reports by name: workbooks of chosen rows, groups and totals, with a form."""
 
     def table(self, name: str) -> TableConfig:
         """The config of a table (case-insensitive), or defaults when it is not configured."""

@@ -30,6 +30,17 @@ def find_config_problems(config: Config, catalog: Catalog) -> list[str]:
         problems.extend(_table_problems(path, info, table_config))
     for name, profile in config.imports.items():
         problems.extend(_import_problems(f"imports.{name}", profile, catalog))
+    for name, columns in config.exports.allow_formulas.items():
+        path = f"exports.allow_formulas.{name}"
+        info = catalog.get(name)
+        if info is None:
+            problems.append(f"{path}: no such table{_suggest(name, catalog.tables)}")
+            continue
+        problems.extend(
+            f"{path}: no such column '{column}'{_suggest(column, info.columns)}"
+            for column in columns
+            if _column(info, column) is None
+        )
     return problems
 
 

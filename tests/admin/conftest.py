@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from datadesk.app import create_app
+from datadesk.app import create_app, open_runtime
 from datadesk.auth.users import UserStore
 from datadesk.config.loader import load_config
 from datadesk.demo.build import build_demo
@@ -145,3 +146,24 @@ def cell_texts(html: str) -> list[str]:
     return [
         re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", html, re.S)
     ]
+
+
+REPORT_DAY = dt.date(2026, 1, 1)  # the demo's records are dated relative to this day
+
+
+@pytest.fixture
+def runtimes(demo_db_url: str, tmp_path: Path) -> Iterator[Any]:
+    """Open runtimes over the shared demo database (a config of the test's choice), their
+    reports running on the demo's reference day (reports tests)."""
+    opened: list[Any] = []
+
+    def make(config: Path = DEMO_CONFIG, today: dt.date = REPORT_DAY) -> Any:
+        runtime = open_runtime(make_settings(demo_db_url, tmp_path / "var", config))
+        runtime.reports.today = lambda: today
+        runtime.reports.choices.today = lambda: today
+        opened.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in opened:
+        runtime.engine.dispose()

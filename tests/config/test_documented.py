@@ -13,7 +13,16 @@ import pytest
 from pydantic import BaseModel
 
 import datadesk.settings
+from datadesk.config.exports import ExportsConfig
 from datadesk.config.loader import parse_config
+from datadesk.config.reports import (
+    ReportColumn,
+    ReportConfig,
+    ReportFilter,
+    ReportParameter,
+    ReportSheet,
+    ReportSubquery,
+)
 from datadesk.config.schema import (
     AppConfig,
     AppTablesConfig,
@@ -42,12 +51,19 @@ PLACEHOLDERS = {
     ("roles", "<role>", "tables"): "<table>",
     ("imports",): "<profile>",
     ("imports", "<profile>", "columns"): "<column>",
+    ("reports",): "<report>",
+    ("reports", "<report>", "parameters"): "<parameter>",
 }
 RULE = "roles.<role>.tables.<table>.rows[]"  # the options of one row rule
 IMPORT_COLUMN = "imports.<profile>.columns.<column>"  # the options of one import column
 # Sections documented once, at this path; an option elsewhere that holds them (an import
 # lookup's ``where``) is documented itself and links there, its items are not walked again.
-DOCUMENTED_AT: dict[type[BaseModel], str] = {RowRule: RULE}
+REPORT_FILTER = "reports.<report>.filters[]"  # the options of one report filter
+DOCUMENTED_AT: dict[type[BaseModel], str] = {
+    RowRule: RULE,
+    ReportFilter: REPORT_FILTER,
+    ReportSubquery: f"{REPORT_FILTER}.in_table",
+}
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -175,6 +191,13 @@ def test_documented_defaults_match_the_schema(doc: str) -> None:
         (ImportProfile, "imports.<profile>"),
         (ImportColumn, IMPORT_COLUMN),
         (ImportLookup, f"{IMPORT_COLUMN}.lookup"),
+        (ReportConfig, "reports.<report>"),
+        (ReportParameter, "reports.<report>.parameters.<parameter>"),
+        (ReportFilter, REPORT_FILTER),
+        (ReportSubquery, f"{REPORT_FILTER}.in_table"),
+        (ReportSheet, "reports.<report>.sheets[]"),
+        (ReportColumn, "reports.<report>.sheets[].columns[]"),
+        (ExportsConfig, "exports"),
     ]
     for model, prefix in sections:
         for name, field in model.model_fields.items():

@@ -85,3 +85,30 @@ def test_create_edit_and_delete_by_form_posts(
     body.write_text(urlencode({"pks": key, "csrf_token": session.csrf}))
     w3m_dump(f"{served}/admin/departments/delete", session, body)
     assert session.client.get(f"/admin/departments/details/{key}").status_code == 404
+
+
+def test_export_link_downloads_the_filtered_rows_in_w3m(
+    served: str, session: Session, tmp_path: Path
+) -> None:
+    query = urlencode({"f.vaccine_code": "HEPB", "sort": "-admin_date"})
+    args = [str(W3M), "-dump", "-cols", "200", "-o", "display_link_number=1"]
+    url = f"{served}/admin/immunizations/list?{query}"
+    page = subprocess.run(
+        [*args, "-header", f"Cookie: {session.cookie}", url],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+    assert re.search(r"Export\s+(\[\d+\])?Excel\s+(\[\d+\])?CSV", page)
+    link = re.search(r"(http://\S+/admin/immunizations/export\?\S*format=xlsx)\s*$", page, re.M)
+    assert link and "f.vaccine_code=HEPB" in link.group(1) and "sort=-admin_date" in link.group(1)
+    download = subprocess.run(
+        [str(W3M), "-dump_source", "-header", f"Cookie: {session.cookie}", link.group(1)],
+        capture_output=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    (tmp_path / "export.xlsx").write_bytes(download)
+    import openpyxl
+
+    rows = list(openpyxl.load_workbook(tmp_path / "export.xlsx").worksheets[0].values)
+    header, data = rows[0], rows[1:]
+    codes = {row[header.index("Vaccine (key)")] for row in data}
+    dates = [row[header.index("Given on")] for row in data]
+    assert codes == {"HEPB"} and len(data) > 10 and dates == sorted(dates, reverse=True)

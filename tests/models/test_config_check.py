@@ -177,3 +177,13 @@ imports:
         in problems
     )
     assert any(p.startswith("imports.q.columns.supervisor_id.lookup.column") for p in problems)
+
+
+def test_formula_columns_of_exports_must_exist() -> None:
+    found = problems(
+        {"exports": {"allow_formulas": {"STAFF": ["salary", "last_nam"], "staf": ["x"]}}}
+    )
+    assert found == [
+        "exports.allow_formulas.staff: no such column 'last_nam' (did you mean 'last_name'?)",
+        "exports.allow_formulas.staf: no such table (did you mean 'staff'?)",
+    ]

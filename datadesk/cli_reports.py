@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from datadesk.cli_data import CONFIG_HELP, acting_user
+from datadesk.cli_data import CONFIG_HELP, acting_user, add_as_option
 from datadesk.errors import InvalidInput
 from datadesk.settings import Settings
 
@@ -47,12 +47,7 @@ def add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     rep.add_argument(
         "--force", action="store_true", help="replace FILE when it exists (default: refuse)"
     )
-    rep.add_argument(
-        "--as",
-        dest="as_user",
-        metavar="USER",
-        help="act as this datadesk user, with their roles and row filters (default: full rights)",
-    )
+    add_as_option(rep)
     rep.add_argument("--config", help=CONFIG_HELP)
     rep.set_defaults(handler=cmd_report)
 

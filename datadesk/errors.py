@@ -9,7 +9,9 @@
     ├── InvalidInput           (400) a request parameter or value is malformed
     ├── WriteRejected          (409) the database refused a write (constraint, length, conflict)
     ├── UnreadableFile         (400) an uploaded workbook cannot be read (format, password, empty)
-    └── FileTooLarge           (413) an upload, or what it unpacks to, exceeds the limits
+    ├── FileTooLarge           (413) an upload, or what it unpacks to, exceeds the limits
+    ├── Interrupted            (503) a long run was stopped (SIGTERM) before it finished
+    └── BackupFailed           (500) a backup could not be written (disk full, not writable)
 
 Row-level problems in imports are values (``RowIssue``), not exceptions.
 """
@@ -78,3 +80,13 @@ class FileTooLarge(DatadeskError):
     """An upload is larger than allowed, or unpacks to more than allowed (a zip bomb)."""
 
     status_code = 413
+
+
+class Interrupted(DatadeskError):
+    """A long run (an import) was asked to stop before it finished; nothing was written."""
+
+    status_code = 503
+
+
+class BackupFailed(DatadeskError):
+    """A backup could not be written; no partial backup file is left behind."""

@@ -17,7 +17,9 @@ from typing import Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from datadesk.config.base import StrictModel
+from datadesk.config.cache import CacheConfig
 from datadesk.config.mail import MailConfig
+from datadesk.config.monitoring import MonitoringConfig
 
 FlagStyle = Literal["yn", "01", "none"]
 Widget = Literal["auto", "select", "lookup", "text", "textarea"]
@@ -428,6 +430,10 @@ class Config(StrictModel):
     """Upload and import limits."""
     mail: MailConfig = Field(default_factory=MailConfig)
     """Outgoing e-mail: the SMTP server reports and error reports are sent through."""
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    """Metrics access, error e-mails and readiness checks."""
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    """Bounds of the in-process caches."""
 
     def table(self, name: str) -> TableConfig:
         """The config of a table (case-insensitive), or defaults when it is not configured."""

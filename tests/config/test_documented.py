@@ -13,6 +13,8 @@ import pytest
 from pydantic import BaseModel
 
 import datadesk.settings
+from datadesk.config.cache import CacheConfig
+from datadesk.config.monitoring import MonitoringConfig
 from datadesk.config.loader import parse_config
 from datadesk.config.schema import (
     AppConfig,
@@ -175,6 +177,8 @@ def test_documented_defaults_match_the_schema(doc: str) -> None:
         (ImportProfile, "imports.<profile>"),
         (ImportColumn, IMPORT_COLUMN),
         (ImportLookup, f"{IMPORT_COLUMN}.lookup"),
+        (MonitoringConfig, "monitoring"),
+        (CacheConfig, "cache"),
     ]
     for model, prefix in sections:
         for name, field in model.model_fields.items():

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic.runtime.migration import MigrationContext
 
 import datadesk
 from datadesk.errors import BackupFailed, InvalidInput
@@ -161,12 +162,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def _revision(conn: sa.Connection, tables: AppTables) -> str | None:
-    version = sa.table(tables.version_table, sa.column("version_num"), schema=tables.schema)
-    try:
-        with conn.begin_nested():
-            return conn.execute(sa.select(version.c.version_num)).scalar()
-    except sa.exc.DBAPIError:
-        return None
+    """The migration revision of the app tables, read in the same snapshot."""
+    options = {"version_table": tables.version_table, "version_table_schema": tables.schema}
+    return MigrationContext.configure(conn, opts=options).get_current_revision()
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from datadesk.app import create_app
 from datadesk.settings import Settings
 from tests.admin.conftest import SignedInClient
 from tests.conftest import SERVER_URL, backend_name, pg_database
-from tests.observability.conftest import BASE_CONFIG, prepare_small_db
+from tests.operations.conftest import BASE_CONFIG, prepare_small_db
 
 pytestmark = pytest.mark.skipif(
     backend_name() != "postgresql", reason="server-side connections need PostgreSQL"

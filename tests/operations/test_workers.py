@@ -14,7 +14,7 @@ import pytest
 
 from datadesk.observability.metrics import mark_process_dead
 from tests.e2e.conftest import free_port
-from tests.observability.test_metrics import sample
+from tests.operations.test_metrics import sample
 
 pytestmark = pytest.mark.e2e
 REQUESTS = 24

@@ -16,7 +16,8 @@ from starlette.staticfiles import StaticFiles
 
 from datadesk.admin_views.audit_pages import install_audit_pages
 from datadesk.admin_views.import_pages import install_import_pages
-from datadesk.admin_views.model_view import ChoiceCache, ViewServices, build_model_view
+from datadesk.admin_views.model_view import ViewServices, build_model_view
+from datadesk.admin_views.reference_cache import ChoiceCache, ReferenceLabels
 from datadesk.admin_views.session_gate import SessionGate
 from datadesk.admin_views.site import DatadeskAdmin
 from datadesk.admin_views.users_pages import install_users_pages
@@ -110,11 +111,19 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         catalog=runtime.catalog,
         config=runtime.config,
         records=runtime.records,
-        choices=ChoiceCache(runtime.records, runtime.catalog, runtime.config.app.select_limit),
+        choices=ChoiceCache(
+            runtime.records,
+            runtime.catalog,
+            config.app.select_limit,
+            ttl_seconds=config.cache.ttl_seconds,
+            max_entries=config.cache.max_entries,
+        ),
         policy=runtime.policy,
+        labels=ReferenceLabels(runtime.records, config.cache.ttl_seconds, config.cache.max_entries),
         db_threads=anyio.CapacityLimiter(runtime.config.database.pool_size),
     )
     runtime.imports.listeners.append(services.choices.invalidate)
+    runtime.imports.listeners.append(services.labels.invalidate)
     for table in sorted(runtime.catalog.tables.values(), key=lambda t: t.label_plural.lower()):
         admin.add_view(build_model_view(table, services))
     install_users_pages(

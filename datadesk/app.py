@@ -21,6 +21,7 @@ from datadesk.admin_views.reference_cache import ChoiceCache, ReferenceLabels
 from datadesk.admin_views.session_gate import SessionGate
 from datadesk.admin_views.site import DatadeskAdmin
 from datadesk.admin_views.users_pages import install_users_pages
+from datadesk.admission import ConcurrencyLimit
 from datadesk.auth.proxies import TrustedProxies
 from datadesk.observability import metrics
 from datadesk.observability.error_reports import ErrorReporter
@@ -84,7 +85,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             Mount("/static/datadesk", StaticFiles(directory=STATIC_DIR), name="datadesk_static"),
         ],
         middleware=[
-            Middleware(RequestObserver, proxies=proxies, reporter=reporter, title=config.app.title)
+            Middleware(RequestObserver, proxies=proxies, reporter=reporter, title=config.app.title),
+            # Inside the observer: refused requests are logged and counted like any other.
+            *(
+                [Middleware(ConcurrencyLimit, limit=settings.max_concurrency)]
+                if settings.max_concurrency
+                else []
+            ),
         ],
         exception_handlers={Exception: unhandled},
     )

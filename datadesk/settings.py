@@ -43,6 +43,7 @@ class Settings:
     metrics_dir: str = ""
     workers: int | None = None
     graceful_timeout: int = 60
+    max_concurrency: int | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -76,6 +77,7 @@ class Settings:
             metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
             workers=_count(env, "DATADESK_WORKERS", None),
             graceful_timeout=_count(env, "DATADESK_GRACEFUL_TIMEOUT", 60) or 60,
+            max_concurrency=_count(env, "DATADESK_MAX_CONCURRENCY", None),
         )
 
     @property

@@ -15,10 +15,12 @@ import httpx2
 import pytest
 import sqlalchemy as sa
 
+from datadesk.config.schema import Config
 from tests.e2e.conftest import Session, Site, sign_in
 from tests.e2e.image import Served
 from tests.e2e.nginx import Nginx
 from tests.e2e.test_nginx import client_from
+from tests.operations.test_metrics import sample
 
 pytestmark = pytest.mark.e2e
 
@@ -115,6 +117,10 @@ def test_sighup_under_load_fails_no_request_and_serves_the_new_config(
     # New connections land on new workers only: all of them serve the new configuration.
     for _ in range(6):
         assert NEW_TITLE in clerks[0].session.client.get("/admin/").text
+    # The retired workers' live gauges were dropped: the pool size is that of the workers now.
+    metrics = httpx2.get(f"{image_server.base}/metrics", timeout=30).text
+    workers = len(image_server.worker_pids())
+    assert sample(metrics, "datadesk_db_pool_size") == workers * Config().database.pool_size
     for clerk in clerks:
         clerk.session.client.close()
 

@@ -12,7 +12,7 @@ WORKDIR /src
 RUN python -m venv /opt/datadesk
 COPY pyproject.toml README.md ./
 COPY datadesk ./datadesk
-# Every dependency ships as a wheel for linux/amd64 and arm64: nothing is compiled here.
+# Dependencies install from wheels only (checked on linux/amd64): nothing is compiled here.
 RUN /opt/datadesk/bin/python -m pip install --only-binary=:all: --no-binary=datadesk . \
     && /opt/datadesk/bin/python -m pip uninstall --yes pip setuptools
 

@@ -4,7 +4,9 @@ Past the cap (``DATADESK_MAX_CONCURRENCY``), a page request is answered at once 
 ``Retry-After`` instead of waiting behind hundreds of others: the requests let in keep normal
 latency through a spike, and when the spike ends there is no backlog to work off. Saves and
 other state-changing requests are never refused (losing a user's form is worse than waiting),
-and neither are health, readiness, metrics and static files.
+and neither are health, readiness, metrics and static files. Refusals are counted in the
+request metrics (route "(busy)", status 503) and summed up in the log every 10 s,
+not logged one by one: under a spike, refusing must cost next to nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from datadesk.observability import metrics
+
 SHEDDABLE_METHODS = frozenset({"GET", "HEAD"})
+SHED_ROUTE = "(busy)"  # the route label of refused requests in the request metrics
 EXEMPT_PREFIXES = ("/healthz", "/readyz", "/metrics", "/static/", "/admin/statics/")
 RETRY_AFTER_SECONDS = 2
 LOG_EVERY_SECONDS = 10.0
@@ -49,6 +54,7 @@ class ConcurrencyLimit:
             return
         if self.active >= self.limit and scope["method"] in SHEDDABLE_METHODS:
             self._note_shed()
+            metrics.observe_request(SHED_ROUTE, scope["method"], 503, 0.0)
             await send(
                 {
                     "type": "http.response.start",

@@ -85,13 +85,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             Mount("/static/datadesk", StaticFiles(directory=STATIC_DIR), name="datadesk_static"),
         ],
         middleware=[
-            Middleware(RequestObserver, proxies=proxies, reporter=reporter, title=config.app.title),
-            # Inside the observer: refused requests are logged and counted like any other.
+            # Outermost: refusing must cost next to nothing (refusals are counted, not logged
+            # one by one).
             *(
                 [Middleware(ConcurrencyLimit, limit=settings.max_concurrency)]
                 if settings.max_concurrency
                 else []
             ),
+            Middleware(RequestObserver, proxies=proxies, reporter=reporter, title=config.app.title),
         ],
         exception_handlers={Exception: unhandled},
     )

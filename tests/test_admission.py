@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from datadesk.admission import ConcurrencyLimit
+from datadesk.admission import SHED_ROUTE, ConcurrencyLimit
+from datadesk.observability import metrics
+from tests.operations.test_metrics import sample
 
 LIMIT = 3
 
@@ -41,7 +43,15 @@ def build() -> tuple[Starlette, asyncio.Event, list[str]]:
     return app, release, started
 
 
+def refused_so_far() -> float:
+    """Refusals counted in the request metrics of this process."""
+    text = metrics.render()[0].decode()
+    return sample(text, "datadesk_http_requests_total", route=SHED_ROUTE, status="503")
+
+
 def test_requests_past_the_limit_are_shed_except_writes_and_health() -> None:
+    counted = refused_so_far()
+
     async def scenario() -> None:
         app, release, started = build()
         transport = httpx2.ASGITransport(app=app)
@@ -69,3 +79,4 @@ def test_requests_past_the_limit_are_shed_except_writes_and_health() -> None:
             assert limiter.active == 0 and limiter.shed_total == 1
 
     asyncio.run(scenario())
+    assert refused_so_far() == counted + 1

@@ -18,6 +18,8 @@ from typing import IO
 
 import httpx2
 
+from bench.servers import worker_pids
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 IMAGE_VENV_BIN = "/opt/datadesk/bin"  # where the Dockerfile installs datadesk
@@ -101,17 +103,8 @@ class Served:
         return self.log_path.read_text(errors="replace")
 
     def worker_pids(self) -> set[int]:
-        """The worker processes of the supervisor (not multiprocessing's helper process)."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        pids = set()
-        for pid in children.read_text().split():
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"spawn_main" in cmdline:
-                pids.add(int(pid))
-        return pids
+        """The worker processes of the supervisor."""
+        return worker_pids(self.process.pid)
 
     def stop(self) -> int | None:
         """SIGTERM, then wait (kill after 30 s); the exit code."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -79,15 +80,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextlib.contextmanager
+def demo_database(purpose: str, folder: Path, *, immunizations: int) -> Iterator[str]:
+    """A small demo database: a SQLite file in ``folder``, or a fresh PostgreSQL database of
+    the test server (dropped on exit); its URL."""
+    with pg_database(purpose) if SERVER_URL else _nothing() as pg_url:
+        url = pg_url or f"sqlite:///{folder / 'demo.sqlite3'}"
+        engine = create_db_engine(url)
+        build_demo(engine, immunizations=immunizations)
+        engine.dispose()
+        yield url
+
+
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start ``datadesk serve`` on its own demo database; yield the base URL; stop it."""
     var_dir = tmp_path_factory.mktemp("served")
-    with pg_database("e2e") if SERVER_URL else _nothing() as pg_url:
-        url = pg_url or f"sqlite:///{var_dir / 'demo.sqlite3'}"
-        engine = create_db_engine(url)
-        build_demo(engine, immunizations=2_000)
-        engine.dispose()
+    with demo_database("e2e", var_dir, immunizations=2_000) as url:
         port = free_port()
         env = {
             **os.environ,
@@ -180,11 +189,7 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A small demo database set up as deploy/compose.yaml does before the app starts."""
     var_dir = tmp_path_factory.mktemp("site")
-    with pg_database("site") if SERVER_URL else _nothing() as pg_url:
-        url = pg_url or f"sqlite:///{var_dir / 'records.sqlite3'}"
-        engine = create_db_engine(url)
-        build_demo(engine, immunizations=500)
-        engine.dispose()
+    with demo_database("site", var_dir, immunizations=500) as url:
         built = Site(url, var_dir, var_dir / "datadesk.yaml")
         built.write_config("Medical University Records")
         compose = yaml.safe_load((REPO / "deploy" / "compose.yaml").read_text(encoding="utf-8"))

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from bench.servers import free_port
 from tests.e2e.image import REPO
 
 SITE_CONF = REPO / "deploy" / "nginx.conf"
@@ -95,13 +96,6 @@ def render_site(upstream: str, http_port: int, https_port: int, prefix: Path) ->
             raise AssertionError(f"deploy/nginx.conf no longer contains {old!r}")
         text = text.replace(old, new)
     return text
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

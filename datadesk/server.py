@@ -18,6 +18,7 @@ import importlib.util
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,8 +32,6 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 from datadesk.settings import Settings
 
 if TYPE_CHECKING:
-    from socket import socket
-
     from starlette.applications import Starlette
 
 WORKER_FACTORY = "datadesk.server:worker_app"
@@ -143,7 +142,7 @@ class Supervisor(Multiprocess):
     def __init__(
         self,
         config: uvicorn.Config,
-        sockets: list[socket],
+        sockets: list[socket.socket],
         *,
         on_worker_exit: Callable[[int], None] | None = None,
     ) -> None:
@@ -198,14 +197,18 @@ def metrics_reaper() -> Callable[[int], None] | None:
 @contextlib.contextmanager
 def metrics_directory(var_dir: Path) -> Iterator[Path]:
     """A fresh empty folder for this server start's per-process metric files (removed after);
-    folders left by servers that no longer run are removed first."""
+    folders this host's servers left behind when they stopped without cleaning up go first.
+
+    Folders are named after the host and the supervisor's process id: containers sharing one
+    volume each run as process 1, and must not take each other's folder for a stale one."""
     run_dir = var_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
-    for stale in run_dir.glob(f"{METRICS_PREFIX}*"):
-        owner = stale.name[len(METRICS_PREFIX) :].split("-", 1)[0]
+    mine = f"{METRICS_PREFIX}{socket.gethostname()}-"
+    for stale in run_dir.glob(f"{mine}*"):
+        owner = stale.name[len(mine) :].split("-", 1)[0]
         if not owner.isdigit() or int(owner) == os.getpid() or not _is_running(int(owner)):
             shutil.rmtree(stale, ignore_errors=True)
-    folder = Path(tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-", dir=run_dir))
+    folder = Path(tempfile.mkdtemp(prefix=f"{mine}{os.getpid()}-", dir=run_dir))
     try:
         yield folder
     finally:

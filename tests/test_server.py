@@ -4,6 +4,7 @@ metrics module's reaper, and the serve command's options."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -30,16 +31,20 @@ def dead_pid() -> int:
 
 def test_each_start_gets_a_fresh_folder_and_stale_ones_go(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    stale = run / f"metrics-{dead_pid()}-abc"
+    host = socket.gethostname()
+    stale = run / f"metrics-{host}-{dead_pid()}-abc"
     stale.mkdir(parents=True)
     (stale / "counter_1.db").write_bytes(b"x")
-    alive = run / f"metrics-{os.getppid()}-def"  # another server still running
+    alive = run / f"metrics-{host}-{os.getppid()}-def"  # another server still running
     alive.mkdir()
+    elsewhere = run / f"metrics-othercontainer-{os.getpid()}-ghi"  # same pid, other host
+    elsewhere.mkdir()
     with metrics_directory(tmp_path) as folder:
-        assert folder.parent == run and folder.name.startswith(f"metrics-{os.getpid()}-")
+        assert folder.parent == run
+        assert folder.name.startswith(f"metrics-{host}-{os.getpid()}-")
         assert list(folder.iterdir()) == []
         assert not stale.exists()
-        assert alive.exists()
+        assert alive.exists() and elsewhere.exists()
     assert not folder.exists()
 
 

@@ -149,7 +149,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     del runtime
     # The workers read their settings from the environment they inherit.
     os.environ["DATADESK_CONFIG"] = str(settings.config_path)
-    print(f"datadesk: serving {served} with {options.workers} workers", flush=True)
+    workers = f"{options.workers} worker{'s' if options.workers != 1 else ''}"
+    print(f"datadesk: serving {served} with {workers}", flush=True)
     serve_workers(settings, options)
     return 0
 

@@ -29,6 +29,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from datadesk.observability.logs import configure_logging
 from datadesk.settings import Settings
 
 if TYPE_CHECKING:
@@ -85,6 +86,9 @@ def serve_workers(settings: Settings, options: ServeOptions) -> None:
             timeout_worker_healthcheck=WORKER_START_SECONDS,
             **_uvicorn_options(options),
         )
+        # uvicorn.Config installed its own log format; the supervisor's lines (workers started,
+        # restarted, stopped) go out in datadesk's, like the workers' own.
+        configure_logging(settings.log_format, settings.log_level)
         sock = config.bind_socket()
         Supervisor(config, [sock], on_worker_exit=metrics_reaper()).run()
 

@@ -1,5 +1,6 @@
 """A graceful restart (SIGHUP) under load through nginx: no request fails, no write is lost,
-and afterwards every worker serves the new configuration."""
+and afterwards every worker serves the new configuration; a configuration the new workers
+cannot load leaves the running ones serving."""
 
 from __future__ import annotations
 
@@ -132,3 +133,23 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> 
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_sighup_with_a_broken_config_keeps_the_running_workers(
+    image_server: Served, site: Site
+) -> None:
+    workers = image_server.worker_pids()
+    aborted = image_server.log().count("aborting the restart")
+    good = site.config.read_text(encoding="utf-8")
+    site.config.write_text(good + "\nno_such_section: {}\n", encoding="utf-8")
+    try:
+        os.kill(image_server.process.pid, signal.SIGHUP)
+        _wait_for(
+            lambda: image_server.log().count("aborting the restart") > aborted,
+            "the restart to stop",
+        )
+    finally:
+        site.config.write_text(good, encoding="utf-8")
+    assert image_server.worker_pids() == workers
+    assert "no_such_section" in image_server.log()  # the failed worker said why
+    assert httpx2.get(f"{image_server.base}/readyz", timeout=30).json()["ready"] is True

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 
 import datadesk.settings
 from datadesk.config.cache import CacheConfig
-from datadesk.config.monitoring import MonitoringConfig
 from datadesk.config.loader import parse_config
+from datadesk.config.monitoring import MonitoringConfig
 from datadesk.config.schema import (
     AppConfig,
     AppTablesConfig,

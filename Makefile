@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-sqlite test-postgresql check bench-grid bench-import bench-export clean
+.PHONY: install run test test-sqlite test-postgresql check bench-grid bench-import bench-export bench-load clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,7 @@ check: $(STAMP)
 	$(BIN)/ruff check datadesk tests bench
 	$(BIN)/ruff format --check datadesk tests bench
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 bench-grid: $(STAMP)
 	bash scripts/system-deps
@@ -44,6 +45,9 @@ bench-import: $(STAMP)
 bench-export: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.export
+
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

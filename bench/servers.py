@@ -307,3 +307,18 @@ def grid_servers(database_url: str, var_dir: Path) -> list[Server]:
             )
         )
     return servers
+
+
+def worker_pids(supervisor_pid: int) -> set[int]:
+    """The worker processes of a ``datadesk serve --workers N`` supervisor (its spawned
+    children, not multiprocessing's helper process)."""
+    children = Path(f"/proc/{supervisor_pid}/task/{supervisor_pid}/children")
+    pids = set()
+    for pid in children.read_text().split():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline:
+            pids.add(int(pid))
+    return pids

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from datadesk.cli_backup import add_backup_parser
 from datadesk.cli_data import add_data_parsers
 from datadesk.cli_exports import add_export_parser
 from datadesk.cli_reports import add_report_parser
@@ -31,6 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_environ()
     if getattr(args, "config", None):
         settings = _replace(settings, config_path=Path(args.config))
+    if args.handler is not cmd_serve:  # serve sets up its own (server) logging
+        from datadesk.observability.logs import configure_logging
+
+        configure_logging(settings.log_format, settings.command_log_level)
     try:
         return int(args.handler(args, settings) or 0)
     except DatadeskError as exc:
@@ -59,6 +64,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-read the schema instead of using the reflection cache",
     )
+    serve.add_argument(
+        "--workers",
+        type=_at_least_one,
+        default=None,
+        help="worker processes, restarted one at a time on SIGHUP (default $DATADESK_WORKERS; "
+        "unset: one process without a supervisor)",
+    )
+    serve.add_argument(
+        "--graceful-timeout",
+        type=_at_least_one,
+        default=None,
+        help="seconds requests in flight may take to finish on shutdown or restart "
+        "(default $DATADESK_GRACEFUL_TIMEOUT or 60)",
+    )
     serve.add_argument("--config", help="path to datadesk.yaml (default: $DATADESK_CONFIG)")
     serve.set_defaults(handler=cmd_serve)
 
@@ -82,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     upgrade.add_argument("--config", help="path to datadesk.yaml (default: $DATADESK_CONFIG)")
     upgrade.set_defaults(handler=cmd_db_upgrade)
+    downgrade = db_sub.add_parser(
+        "downgrade", help="revert migrations down to REV (drops what later revisions added)"
+    )
+    downgrade.add_argument("revision", metavar="REV", help="revision to go back to, e.g. 0003")
+    downgrade.add_argument("--config", help="path to datadesk.yaml (default: $DATADESK_CONFIG)")
+    downgrade.set_defaults(handler=cmd_db_downgrade)
+    current = db_sub.add_parser("current", help="show the revision of datadesk's own tables")
+    current.add_argument("--config", help="path to datadesk.yaml (default: $DATADESK_CONFIG)")
+    current.set_defaults(handler=cmd_db_current)
 
     scaffold = sub.add_parser("scaffold", help="write a starter datadesk.yaml from the schema")
     scaffold.add_argument("-o", "--output", help="file to write (default: standard output)")
@@ -96,29 +124,50 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_parsers(sub)
     add_export_parser(sub)
     add_report_parser(sub)
+    add_backup_parser(sub)
     return parser
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the admin with uvicorn; the demo database is built first when it is the default."""
-    import uvicorn
+    """Serve the admin: one process, or a supervisor with worker processes (--workers N);
+    the demo database is built first when it is the default."""
+    import os
 
     from datadesk.app import create_app, open_runtime
     from datadesk.models.migrations import require_current_schema
+    from datadesk.server import ServeOptions, serve_single, serve_workers
 
-    host = args.host or settings.host
-    port = args.port if args.port is not None else settings.port
+    options = ServeOptions(
+        host=args.host or settings.host,
+        port=args.port if args.port is not None else settings.port,
+        workers=args.workers if args.workers is not None else settings.workers,
+        graceful_timeout=args.graceful_timeout or settings.graceful_timeout,
+    )
     if settings.is_demo_database:
         _ensure_demo(settings)
+    # Checked here once, so that a bad config or a missing migration is one clear line before
+    # any worker starts (and --refresh-schema refreshes the cache the workers read).
     runtime = open_runtime(settings, refresh_schema=args.refresh_schema)
     require_current_schema(runtime.engine, runtime.config.app_tables)
-    app = create_app(runtime=runtime)
-    print(
-        f"datadesk: serving {len(runtime.catalog.tables)} tables at http://{host}:{port}/admin/",
-        flush=True,
-    )
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    served = f"{len(runtime.catalog.tables)} tables at http://{options.host}:{options.port}/admin/"
+    if options.workers is None:
+        print(f"datadesk: serving {served}", flush=True)
+        serve_single(create_app(runtime=runtime), options)
+        return 0
+    runtime.engine.dispose()
+    del runtime
+    # The workers read their settings from the environment they inherit.
+    os.environ["DATADESK_CONFIG"] = str(settings.config_path)
+    workers = f"{options.workers} worker{'s' if options.workers != 1 else ''}"
+    print(f"datadesk: serving {served} with {workers}", flush=True)
+    serve_workers(settings, options)
     return 0
+
+
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -156,6 +205,39 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     if settings.is_demo_database:
         _ensure_demo_users(settings)
     return 0
+
+
+def cmd_db_downgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Revert datadesk's own migrations to an older revision (before running an older version)."""
+    from datadesk.config.loader import load_config
+    from datadesk.models.migrations import downgrade_database, known_revision
+
+    config = load_config(settings.config_path)
+    revision = known_revision(args.revision)
+    reached = downgrade_database(settings.database_url, config.app_tables, revision=revision)
+    print(f"datadesk: database at revision {reached}", flush=True)
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the revision of datadesk's own tables and whether it is this version's."""
+    from datadesk.config.loader import load_config
+    from datadesk.models.engine import check_connection, create_db_engine
+    from datadesk.models.migrations import current_revision, head_revision
+
+    config = load_config(settings.config_path)
+    engine = create_db_engine(settings.database_url)
+    try:
+        check_connection(engine)
+        revision = current_revision(engine, config.app_tables)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    state = (
+        "current" if revision == head else f"this version needs {head}: run `datadesk db upgrade`"
+    )
+    print(f"datadesk: database at revision {revision or 'none'} ({state})")
+    return 0 if revision == head else 1
 
 
 def _ensure_demo_users(settings: Settings) -> None:

@@ -8,19 +8,21 @@ command acts with full rights as ``system:<login name>``. Changes are audited un
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datadesk.auth.actor import ADMIN_ROLE, Actor
 from datadesk.cli_users import login_name
-from datadesk.errors import AccessDenied, InvalidInput
+from datadesk.errors import AccessDenied, Interrupted, InvalidInput
 from datadesk.settings import Settings
 
 if TYPE_CHECKING:
     from datadesk.runtime import Runtime
 
 CONFIG_HELP = "path to datadesk.yaml (default: $DATADESK_CONFIG)"
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as shells report a process ended by it
 SHOWN_PROBLEMS = 20
 
 
@@ -86,8 +88,19 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             content=path.read_bytes(),
             channel="cli",
         )
-        with _ProgressBar(path.name) as bar:
-            job, report = service.run(job_id, actor, commit=not args.dry_run, progress=bar.update)
+        # SIGTERM (a deploy, `docker stop`) stops the import at its next batch: it rolls back
+        # and the job is marked interrupted, instead of dying with the job left 'running'.
+        previous = signal.signal(signal.SIGTERM, lambda *_: service.stop.set())
+        try:
+            with _ProgressBar(path.name) as bar:
+                job, report = service.run(
+                    job_id, actor, commit=not args.dry_run, progress=bar.update
+                )
+        except Interrupted as exc:
+            print(f"datadesk: interrupted: {exc.message}", file=sys.stderr)
+            return EXIT_TERMINATED
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         if args.errors:
             content = service.jobs.file(job_id, "errors")
             if content is not None:

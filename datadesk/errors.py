@@ -10,7 +10,9 @@
     ├── WriteRejected          (409) the database refused a write (constraint, length, conflict)
     ├── UnreadableFile         (400) an uploaded workbook cannot be read (format, password, empty)
     ├── FileTooLarge           (413) an upload, or what it unpacks to, exceeds the limits
-    └── TooManyRows            (422) an export would hold more rows than allowed
+    ├── TooManyRows            (422) an export would hold more rows than allowed
+    ├── Interrupted            (503) a long run was stopped (SIGTERM) before it finished
+    └── BackupFailed           (500) a backup could not be written (disk full, not writable)
 
 Row-level problems in imports are values (``RowIssue``), not exceptions.
 """
@@ -85,3 +87,13 @@ class TooManyRows(DatadeskError):
     """An export or report would hold more rows than the configured cap; nothing is written."""
 
     status_code = 422
+
+
+class Interrupted(DatadeskError):
+    """A long run (an import) was asked to stop before it finished; nothing was written."""
+
+    status_code = 503
+
+
+class BackupFailed(DatadeskError):
+    """A backup could not be written; no partial backup file is left behind."""

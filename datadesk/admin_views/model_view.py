@@ -36,12 +36,13 @@ from datadesk.admin_views.forms import (
     ReferenceSelectField,
     field_class_for,
 )
+from datadesk.admin_views.reference_cache import ChoiceCache, ReferenceLabels
 from datadesk.auth.policy import RolePolicy, TableAccess
 from datadesk.config.schema import AppConfig, ColumnConfig, Config, TableConfig
 from datadesk.errors import InvalidInput, NotFound
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
 from datadesk.models.grid_layout import GridLayout
-from datadesk.models.grid_query import GridQuery, coerce_value, format_row_label, label_attributes
+from datadesk.models.grid_query import GridQuery, coerce_value
 from datadesk.models.records import RecordStore
 
 T = TypeVar("T")
@@ -58,6 +59,7 @@ class ViewServices:
     records: RecordStore
     choices: ChoiceCache
     policy: RolePolicy
+    labels: ReferenceLabels
     db_threads: anyio.CapacityLimiter = field(
         default_factory=lambda: anyio.CapacityLimiter(DEFAULT_DB_THREADS)
     )
@@ -66,54 +68,6 @@ class ViewServices:
         """Run blocking database work in a worker thread; threads are capped at the size of
         the connection pool, since more only fight over the GIL and wait for a connection."""
         return await anyio.to_thread.run_sync(func, *args, limiter=self.db_threads)
-
-
-class ChoiceCache:
-    """Options of small referenced tables for drop-downs, cached until a write to that table."""
-
-    def __init__(self, records: RecordStore, catalog: Catalog, limit: int) -> None:
-        self.records = records
-        self.catalog = catalog
-        self.limit = limit
-        self._cache: dict[str, list[tuple[Any, str]] | None] = {}
-        records.listeners.append(self.invalidate)
-
-    def invalidate(self, table: str) -> None:
-        """Forget the options of a table after a write."""
-        for key in [k for k in self._cache if k.split(":", 1)[0] == table]:
-            self._cache.pop(key, None)
-
-    def options(
-        self, target: TableInfo, key_column: str, limit: int | None = None
-    ) -> list[tuple[Any, str]] | None:
-        """(key, label) pairs, or None when the table has more rows than fit a drop-down."""
-        limit = limit or self.limit
-        cache_key = f"{target.name}:{key_column}:{limit}"
-        if cache_key in self._cache:
-            return self._cache[cache_key]
-        t = target.table
-        attrs = label_attributes(target)
-        key_col = t.c[target.columns[key_column].db_name]
-        stmt = (
-            sa.select(
-                key_col.label("__key"), *(t.c[target.columns[a].db_name].label(a) for a in attrs)
-            )
-            .order_by(
-                *(t.c[target.columns[a].db_name] for a in attrs if target.columns[a].is_sortable)
-            )
-            .limit(limit + 1)
-        )
-        with self.records.reading() as conn:
-            rows = conn.execute(stmt).mappings().all()
-        result: list[tuple[Any, str]] | None
-        if len(rows) > limit:
-            result = None
-        else:
-            result = [
-                (r["__key"], format_row_label(target, {a: r[a] for a in attrs})) for r in rows
-            ]
-        self._cache[cache_key] = result
-        return result
 
 
 class DatadeskModelView(ModelView):

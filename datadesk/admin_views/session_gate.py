@@ -80,6 +80,10 @@ class SessionGate:
             return
         headers = Headers(scope=scope)
         peer = scope["client"][0] if scope.get("client") else None
+        # Behind a TLS-terminating proxy: secure cookies and https links.
+        scope["scheme"] = self.proxies.scheme(
+            peer, headers.get("x-forwarded-proto"), scope.get("scheme", "http")
+        )
         session, actor, fresh = await self._session(headers)
         sso_user = self._sso_user(headers, peer)
         if sso_user is not None and (actor is None or actor.username != sso_user.lower()):

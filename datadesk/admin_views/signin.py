@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from datadesk.auth.sessions import SessionCodec
 from datadesk.auth.users import UserStore
+from datadesk.observability.metrics import record_login_failure
 
 logger = logging.getLogger("datadesk.security")
 Render = Callable[[Request, str, dict[str, Any], int], Awaitable[Response]]
@@ -70,6 +71,7 @@ class SignInPages:
         address = self.client_address(request)
         result = await run_in_threadpool(self.users.authenticate, username, password, address)
         if not result.ok or result.user is None:
+            record_login_failure(str(result.reason or "invalid"))
             logger.warning(
                 "sign-in refused for %r from %s: %s", username[:60], address, result.reason
             )

@@ -301,14 +301,9 @@ class DatadeskAdmin(Admin):
                 if row[column.name] is None or fk.target_table not in catalog.tables:
                     continue
                 target = catalog.tables[fk.target_table]
-                attrs = label_attributes(target)
-                t = target.table
-                stmt = sa.select(*(t.c[target.columns[a].db_name].label(a) for a in attrs)).where(
-                    t.c[target.columns[fk.target_column].db_name] == row[column.name]
-                )
-                found = conn.execute(stmt).mappings().first()
-                if found is not None:
-                    labels[column.name] = (format_row_label(target, found), target.name)
+                text = view.services.labels.label(conn, target, fk.target_column, row[column.name])
+                if text is not None:
+                    labels[column.name] = (text, target.name)
         return labels
 
     @login_required

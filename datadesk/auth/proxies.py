@@ -40,3 +40,11 @@ class TrustedProxies:
             if not self.is_trusted(hop):
                 return hop[:64]
         return hops[0][:64] if hops else (peer or "unknown")
+
+    def scheme(self, peer: str | None, forwarded_proto: str | None, own: str) -> str:
+        """'https' or 'http' as a trusted proxy reports it (X-Forwarded-Proto: it terminates
+        TLS), otherwise the connection's own scheme."""
+        if not self.is_trusted(peer) or not forwarded_proto:
+            return own
+        proto = forwarded_proto.split(",")[0].strip().lower()
+        return proto if proto in {"http", "https"} else own

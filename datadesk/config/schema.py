@@ -17,8 +17,10 @@ from typing import Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from datadesk.config.base import StrictModel
+from datadesk.config.cache import CacheConfig
 from datadesk.config.exports import ExportsConfig
 from datadesk.config.mail import MailConfig
+from datadesk.config.monitoring import MonitoringConfig
 from datadesk.config.reports import ReportConfig
 
 FlagStyle = Literal["yn", "01", "none"]
@@ -434,6 +436,10 @@ class Config(StrictModel):
     """Outgoing e-mail: the SMTP server reports and error reports are sent through."""
     reports: dict[str, ReportConfig] = Field(default_factory=dict)
     """Named reports by name: workbooks of chosen rows, groups and totals, with a form."""
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    """Metrics access, error e-mails and readiness checks."""
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    """Bounds of the in-process caches."""
 
     def table(self, name: str) -> TableConfig:
         """The config of a table (case-insensitive), or defaults when it is not configured."""

@@ -24,6 +24,7 @@ from datadesk.errors import (
     AccessDenied,
     DatadeskError,
     FileTooLarge,
+    Interrupted,
     InvalidInput,
     NotFound,
     UnreadableFile,
@@ -37,6 +38,7 @@ from datadesk.importers.sheet import Heading
 from datadesk.models.app_tables import AppTables
 from datadesk.models.audit import AuditContext, AuditLog
 from datadesk.models.catalog import Catalog
+from datadesk.observability import metrics
 
 logger = logging.getLogger("datadesk.imports")
 
@@ -66,6 +68,8 @@ class ImportService:
         self._progress: dict[int, int] = {}
         self._running: set[int] = set()
         self._lock = threading.Lock()
+        # Set on SIGTERM: a running import stops at its next batch and rolls back.
+        self.stop = threading.Event()
 
     @property
     def max_upload_bytes(self) -> int:
@@ -176,9 +180,19 @@ class ImportService:
             if job_id in self._running:
                 raise InvalidInput(f"import job {job_id} is running; wait for it to finish")
             self._running.add(job_id)
+        started = time.perf_counter()
+        outcome = "failed"
         try:
-            return self._run(job, actor, commit=commit, address=address, progress=progress)
+            done, report = self._run(job, actor, commit=commit, address=address, progress=progress)
+            outcome = done.status
+            return done, report
+        except Interrupted:
+            outcome = "interrupted"
+            raise
         finally:
+            seconds = time.perf_counter() - started
+            rows = self._progress.get(job_id, 0)
+            metrics.record_import("commit" if commit else "preview", outcome, seconds, rows)
             with self._lock:
                 self._running.discard(job_id)
                 self._progress.pop(job_id, None)
@@ -230,6 +244,10 @@ class ImportService:
                     "in the error workbook and upload it again"
                 )
             self.jobs.finish(job.id, status=status, values=_counts(report))
+        except Interrupted as exc:
+            self.jobs.finish(job.id, status="interrupted", values={"message": exc.message})
+            logger.warning("import job %s interrupted: %s", job.id, exc.message)
+            raise
         except (DatadeskError, OSError) as exc:
             message = exc.message if isinstance(exc, DatadeskError) else f"cannot read file: {exc}"
             self.jobs.finish(
@@ -256,6 +274,11 @@ class ImportService:
         store_progress = self.engine.dialect.name != "sqlite"  # SQLite: the import holds the lock
 
         def report(rows: int) -> None:
+            if self.stop.is_set():
+                raise Interrupted(
+                    f"import job {job_id} was stopped after {rows} rows, before its commit: "
+                    "nothing was written"
+                )
             self._progress[job_id] = rows
             if outer is not None:
                 outer(rows)

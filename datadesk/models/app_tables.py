@@ -20,6 +20,7 @@ from datadesk.errors import ConfigError
 
 DEFAULT_PREFIX = "datadesk_"
 MAX_NAME_LENGTH = 30  # Oracle before 12.2
+JOB_STATUS_LENGTH = 20  # 10 until revision 0004 (too short for "interrupted")
 
 AUDIT_SOURCES = ("form", "bulk", "import", "cli", "grid", "revert")
 """Where an audited change came from (``audit.source``)."""
@@ -185,7 +186,7 @@ def app_tables(prefix: str = DEFAULT_PREFIX, schema: str | None = None) -> AppTa
         sa.Column("file_sha256", sa.String(64), nullable=False),
         sa.Column("file_size", sa.BigInteger, nullable=False),
         sa.Column("file_format", sa.String(10), nullable=False),
-        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("status", sa.String(JOB_STATUS_LENGTH), nullable=False),
         sa.Column("created_at", sa.TIMESTAMP, nullable=False),
         sa.Column("started_at", sa.TIMESTAMP),
         sa.Column("finished_at", sa.TIMESTAMP),

@@ -23,6 +23,8 @@ DEFAULT_DRIVERS = {
 
 CONNECT_TIMEOUT_SECONDS = 10
 SQLITE_BUSY_TIMEOUT_MS = 5000
+WRITE_OPTIONS = {"sqlite_begin": "IMMEDIATE"}
+"""Execution options of a connection that reads and then writes in one transaction."""
 
 
 def parse_database_url(url: str | URL) -> URL:
@@ -157,8 +159,14 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite_transaction(connection: sa.Connection) -> None:
-    """Start SQLite's transaction when SQLAlchemy begins one (see the connect hook)."""
-    connection.exec_driver_sql("BEGIN")
+    """Start SQLite's transaction when SQLAlchemy begins one (see the connect hook).
+
+    A transaction that reads and then writes begins IMMEDIATE (WRITE_OPTIONS): it waits for
+    the write lock up front. Begun deferred, it would be refused at once ("database is
+    locked", no busy wait) whenever another connection wrote after its read.
+    """
+    immediate = connection.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _first_line(error: BaseException) -> str:

@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from datadesk.config.schema import AppTablesConfig
-from datadesk.errors import SchemaError
+from datadesk.errors import InvalidInput, SchemaError
 from datadesk.models.app_tables import (
     DEFAULT_PREFIX,
     AppTables,
@@ -120,6 +120,17 @@ def current_revision(
 def head_revision() -> str | None:
     """The newest revision shipped with this version of datadesk."""
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def known_revision(revision: str) -> str:
+    """``revision`` when this version ships it (or it is ``base``); InvalidInput otherwise."""
+    if revision == "base":
+        return revision
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    known = [script.revision for script in scripts.walk_revisions()]
+    if revision not in known:
+        raise InvalidInput(f"no migration {revision!r}; known: base, {', '.join(sorted(known))}")
+    return revision
 
 
 def is_schema_current(engine: sa.Engine, app_tables_config: AppTablesConfig | None = None) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from datadesk.errors import NotFound, WriteRejected
 from datadesk.models.audit import AuditContext, AuditLog, diff
 from datadesk.models.catalog import TableInfo
+from datadesk.models.engine import WRITE_OPTIONS
 from datadesk.models.grid_query import row_exists
 
 WriteListener = Callable[[str], None]
@@ -78,6 +79,7 @@ class RecordStore:
         """Update one row found by key; NotFound when it is gone, RowConflict when any column
         in ``expected`` no longer holds the value the user loaded (then nothing is written)."""
         with self.session_factory(expire_on_commit=False) as session:
+            session.connection(execution_options=WRITE_OPTIONS)
             obj = session.get(table.model, tuple(key), with_for_update=True)
             if obj is None:
                 raise NotFound(f"{table.label}: no row with key {_key_text(key)}")
@@ -105,6 +107,7 @@ class RecordStore:
         ``scope`` limits the rows that may be deleted; a key outside it counts as missing.
         """
         with self.session_factory() as session:
+            session.connection(execution_options=WRITE_OPTIONS)
             for key in keys:
                 obj = session.get(table.model, tuple(key))
                 if (

@@ -16,7 +16,8 @@ from sqlalchemy.dialects import oracle
 from sqlalchemy.orm import sessionmaker
 from starlette.datastructures import FormData
 
-from datadesk.admin_views.model_view import ChoiceCache, ViewServices, build_model_view
+from datadesk.admin_views.model_view import ViewServices, build_model_view
+from datadesk.admin_views.reference_cache import ChoiceCache, ReferenceLabels
 from datadesk.auth.policy import RolePolicy
 from datadesk.config.schema import Config
 from datadesk.models.catalog import Catalog
@@ -59,7 +60,12 @@ def make_form_class(catalog: Catalog, rules_attr: str) -> type:
     engine = sa.create_engine("oracle+oracledb://user:pw@127.0.0.1:1/?service_name=X")
     records = RecordStore(sessionmaker(bind=engine))
     services = ViewServices(
-        catalog, Config(), records, ChoiceCache(records, catalog, 50), RolePolicy(Config(), catalog)
+        catalog,
+        Config(),
+        records,
+        ChoiceCache(records, catalog, 50),
+        RolePolicy(Config(), catalog),
+        ReferenceLabels(records, 60, 100),
     )
     view_class = build_model_view(catalog.tables["everything"], services)
     view_class.session_maker = records.session_factory

@@ -56,3 +56,12 @@ def test_a_different_header_user_replaces_the_session(via_proxy: TestClient) -> 
     assert "Signed in as clerk" in via_proxy.get("/admin/", headers={"X-Remote-User": "clerk"}).text
     page = via_proxy.get("/admin/", headers={"X-Remote-User": "official"})
     assert "Signed in as official" in page.text
+
+
+def test_tls_reported_by_the_proxy_makes_cookies_secure(sso_app: Any) -> None:
+    with TestClient(sso_app, client=("127.0.0.1", 40000), follow_redirects=False) as proxied:
+        page = proxied.get("/admin/login", headers={"X-Forwarded-Proto": "https"})
+        assert "; Secure" in page.headers["set-cookie"]
+    with TestClient(sso_app, client=("192.0.2.7", 40000), follow_redirects=False) as direct:
+        page = direct.get("/admin/login", headers={"X-Forwarded-Proto": "https"})
+        assert "; Secure" not in page.headers["set-cookie"]

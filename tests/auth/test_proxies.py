@@ -20,3 +20,12 @@ def test_nothing_is_trusted_by_default() -> None:
     assert not proxies.is_trusted("127.0.0.1")
     assert proxies.client_address("127.0.0.1", "203.0.113.9") == "127.0.0.1"
     assert not TrustedProxies(["127.0.0.1"]).is_trusted("not-an-ip")
+
+
+def test_forwarded_scheme_only_from_a_trusted_proxy() -> None:
+    proxies = TrustedProxies(["10.0.0.0/8"])
+    assert proxies.scheme("10.1.2.3", "https", "http") == "https"
+    assert proxies.scheme("10.1.2.3", "HTTPS, http", "http") == "https"
+    assert proxies.scheme("198.51.100.4", "https", "http") == "http"
+    assert proxies.scheme("10.1.2.3", "gopher", "http") == "http"
+    assert proxies.scheme("10.1.2.3", None, "https") == "https"

@@ -13,8 +13,10 @@ import pytest
 from pydantic import BaseModel
 
 import datadesk.settings
+from datadesk.config.cache import CacheConfig
 from datadesk.config.exports import ExportsConfig
 from datadesk.config.loader import parse_config
+from datadesk.config.monitoring import MonitoringConfig
 from datadesk.config.reports import (
     ReportColumn,
     ReportConfig,
@@ -198,6 +200,8 @@ def test_documented_defaults_match_the_schema(doc: str) -> None:
         (ReportSheet, "reports.<report>.sheets[]"),
         (ReportColumn, "reports.<report>.sheets[].columns[]"),
         (ExportsConfig, "exports"),
+        (MonitoringConfig, "monitoring"),
+        (CacheConfig, "cache"),
     ]
     for model, prefix in sections:
         for name, field in model.model_fields.items():

@@ -172,4 +172,43 @@ def test_a_killed_import_leaves_the_database_as_before(
     assert count(runtime, "SELECT COUNT(*) FROM immunizations") == before + 1
 
 
+def test_sigterm_stops_an_import_cleanly_and_marks_the_job_interrupted(
+    runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    save_profiles(runtime)
+    employee = staff_rows(runtime, 1)[0]["employee_no"]
+    vaccine = count(runtime, "SELECT vaccine_code FROM vaccines ORDER BY vaccine_code")
+    path = tmp_path / "big.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Employee", "Vaccine", "Dose", "Given on", "Lot", "Verified"])
+        for i in range(100_000):
+            writer.writerow([employee, vaccine, 1 + i % 5, "17.06.2013", f"T{i}", "x"])
+    before = count(runtime, "SELECT COUNT(*) FROM immunizations")
+    audit_before = count(runtime, "SELECT COUNT(*) FROM datadesk_audit")
+    process = subprocess.Popen(
+        [DATADESK, "import", "t_imm", str(path)],
+        env=_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = count(runtime, "SELECT status FROM datadesk_import_jobs ORDER BY id DESC")
+        if status == "running":
+            break
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert "interrupted" in err and "nothing was written" in err and "Traceback" not in err
+    job = runtime.imports.jobs.get(count(runtime, "SELECT MAX(id) FROM datadesk_import_jobs"))
+    assert job.status == "interrupted"
+    assert job.message and "nothing was written" in job.message
+    assert count(runtime, "SELECT COUNT(*) FROM immunizations") == before
+    assert count(runtime, "SELECT COUNT(*) FROM datadesk_audit") == audit_before
+
+
 __all__ = ["Actor"]

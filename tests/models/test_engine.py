@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from datadesk.errors import DatabaseUnavailable
-from datadesk.models.engine import check_connection, create_db_engine, describe_url
+from datadesk.models.engine import (
+    WRITE_OPTIONS,
+    check_connection,
+    create_db_engine,
+    describe_url,
+)
 
 
 @pytest.mark.parametrize("url", ["", "not a url", "://nothing"])
@@ -115,3 +121,38 @@ def test_fresh_database_answers(fresh_db_url: str) -> None:
         check_connection(engine)
     finally:
         engine.dispose()
+
+
+def test_sqlite_read_then_write_waits_for_the_lock_instead_of_failing(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'lock.sqlite3'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1, 'start')")
+    update = sa.text("UPDATE t SET v = :v WHERE id = 1")
+    # Begun deferred, a transaction that read before another connection wrote is refused.
+    with engine.connect() as reader, engine.connect() as writer:
+        reader.exec_driver_sql("SELECT v FROM t").all()
+        with writer.begin():
+            writer.execute(update, {"v": "other"})
+        with pytest.raises(sa.exc.OperationalError, match="locked"):
+            reader.execute(update, {"v": "mine"})
+    # Begun IMMEDIATE, it holds the write lock from its read on; the other writer waits.
+    results: list[str] = []
+    with engine.connect().execution_options(**WRITE_OPTIONS) as first:
+        with first.begin():
+            first.exec_driver_sql("SELECT v FROM t").all()
+
+            def second() -> None:
+                with engine.begin() as conn:
+                    conn.execute(update, {"v": "second"})
+                results.append("second")
+
+            waiting = threading.Thread(target=second)
+            waiting.start()
+            first.execute(update, {"v": "first"})
+            results.append("first")
+        waiting.join(timeout=30)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT v FROM t").scalar() == "second"
+    assert results == ["first", "second"]
+    engine.dispose()

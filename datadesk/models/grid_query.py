@@ -20,6 +20,8 @@ from datadesk.errors import InvalidInput
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
 
 FILTER_PREFIX = "f."
+LIST_SKIP_KINDS = frozenset({"long_text", "binary"})
+DEFAULT_LIST_COLUMNS = 8
 RANGE_SUFFIXES = (".from", ".to")
 MAX_SEARCH_LENGTH = 200
 
@@ -64,6 +66,13 @@ class GridState:
         if page_size:
             items.append(("page_size", str(page_size)))
         return items
+
+
+def default_list_columns(table: TableInfo) -> list[str]:
+    """The grid's columns when ``list_columns`` is not set: the first eight that are shown,
+    not long text and not binary."""
+    shown = [c.name for c in table.columns.values() if not c.is_hidden]
+    return [n for n in shown if table.columns[n].kind not in LIST_SKIP_KINDS][:DEFAULT_LIST_COLUMNS]
 
 
 def filter_kind(column: ColumnInfo) -> str:

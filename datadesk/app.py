@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from datadesk.admin_views.audit_pages import install_audit_pages
+from datadesk.admin_views.grid_edit import install_grid_edit_pages
 from datadesk.admin_views.import_pages import install_import_pages
 from datadesk.admin_views.model_view import ChoiceCache, ViewServices, build_model_view
 from datadesk.admin_views.session_gate import SessionGate
@@ -98,5 +99,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     install_audit_pages(admin, runtime.users.tables, services)
     install_import_pages(admin, runtime.imports)
+    install_grid_edit_pages(admin)
     app.state.admin = admin
     return app

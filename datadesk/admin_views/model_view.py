@@ -37,15 +37,21 @@ from datadesk.admin_views.forms import (
     field_class_for,
 )
 from datadesk.auth.policy import RolePolicy, TableAccess
+from datadesk.config.roles_check import column_named
 from datadesk.config.schema import AppConfig, ColumnConfig, Config, TableConfig
 from datadesk.errors import InvalidInput, NotFound
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
-from datadesk.models.grid_query import GridQuery, coerce_value, format_row_label, label_attributes
+from datadesk.models.grid_query import (
+    GridQuery,
+    coerce_value,
+    default_list_columns,
+    format_row_label,
+    label_attributes,
+)
 from datadesk.models.records import RecordStore
 
 T = TypeVar("T")
 DEFAULT_DB_THREADS = 5
-LIST_SKIP_KINDS = {"long_text", "binary"}
 MAX_SELECT_OPTIONS = 5000  # `widget: select` on a reference never renders more options than this
 
 
@@ -127,6 +133,7 @@ class DatadeskModelView(ModelView):
     detail_columns: ClassVar[list[str]]
     create_fields: ClassVar[list[str]]
     edit_fields: ClassVar[list[str]]
+    grid_edit_fields: ClassVar[list[str]]  # grid columns the config lets be edited in place
     page_size_value: ClassVar[int]
     grids: ClassVar[GridCache]
     can_export = False
@@ -183,6 +190,9 @@ class DatadeskModelView(ModelView):
             "delete": self.can_delete and access.can("delete"),
             "view": self.can_view_details and access.can("view"),
             "import": access.can("import"),
+            "grid_edit": self.can_edit
+            and access.can("edit")
+            and bool(access.writable_columns(self.grid_edit_fields, "edit")),
         }
 
     async def check_can_create(self, request: Request) -> bool:
@@ -299,7 +309,9 @@ class DatadeskModelView(ModelView):
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def _clean(self, data: dict[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
+    def clean_values(self, data: dict[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
+        """Form data as values to write: only ``allowed`` fields, blanks as NULL, keys of
+        references typed like the referenced column."""
         values: dict[str, Any] = {}
         for name in allowed:
             if name not in data:
@@ -328,7 +340,7 @@ class DatadeskModelView(ModelView):
         """Insert a row from the fields this user may write, if it lands in their scope."""
         access = access_for(self, request)
         access.require("create")
-        values = self._clean(data, writable(access, self.create_fields, "create"))
+        values = self.clean_values(data, writable(access, self.create_fields, "create"))
         await self.services.run_db(check_values, self, access, "create", values)
         return await self.services.run_db(
             partial(self.services.records.insert, audit=audit_context(request, "form")),
@@ -343,7 +355,7 @@ class DatadeskModelView(ModelView):
         access.require("edit")
         key = self.parse_key(pk)
         await self.services.run_db(require_row, self, access, "edit", key)
-        values = self._clean(data, writable(access, self.edit_fields, "edit"))
+        values = self.clean_values(data, writable(access, self.edit_fields, "edit"))
         expected = decode_version(data.get("row_version"), self.table_info)
         current = await self.services.run_db(self.current_values, key)
         await self.services.run_db(check_values, self, access, "edit", {**current, **values})
@@ -437,7 +449,7 @@ def build_model_view(table: TableInfo, services: ViewServices) -> type[DatadeskM
     cfg = services.config.table(table.name)
     app: AppConfig = services.config.app
     usable = [c for c in table.columns.values() if not c.is_hidden]
-    visible = _pick(cfg.list_columns, [c.name for c in usable if c.kind not in LIST_SKIP_KINDS][:8])
+    visible = _pick(cfg.list_columns, default_list_columns(table))
     detail = _pick(cfg.detail_columns, [c.name for c in usable])
     editable = [
         c.name for c in usable if not c.is_read_only and c.kind not in {"binary", "unsupported"}
@@ -454,6 +466,14 @@ def build_model_view(table: TableInfo, services: ViewServices) -> type[DatadeskM
         cfg.filters, [c.name for c in usable if c.kind == "boolean" or c.foreign_key is not None]
     )
     default_sort = cfg.default_sort
+    grid_edit = [
+        found.name
+        for found in (column_named(table, name) for name in cfg.grid_edit)
+        if found is not None
+        and found.name in visible
+        and found.name in editable
+        and found.name not in table.primary_key
+    ]
     grid = GridQuery(
         table,
         services.catalog,
@@ -475,6 +495,7 @@ def build_model_view(table: TableInfo, services: ViewServices) -> type[DatadeskM
         "detail_columns": detail,
         "create_fields": create_fields,
         "edit_fields": edit_fields,
+        "grid_edit_fields": grid_edit,
         "form_create_rules": create_fields,
         "form_edit_rules": edit_fields or list(table.primary_key),
         "column_list": visible,

@@ -63,6 +63,7 @@ class BulkSetPages:
     def __init__(self, grid_pages: GridEditPages) -> None:
         self.grid_pages = grid_pages
         self.admin = grid_pages.admin
+        self._admin_ref = grid_pages.admin  # where sqladmin's login_required finds sign-in
 
     def routes(self) -> list[Route]:
         """The routes to mount in the admin."""

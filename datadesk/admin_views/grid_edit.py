@@ -44,6 +44,7 @@ class GridEditPages:
 
     def __init__(self, admin: DatadeskAdmin) -> None:
         self.admin = admin
+        self._admin_ref = admin  # where sqladmin's login_required finds the sign-in check
 
     def routes(self) -> list[Route]:
         """The routes to mount in the admin."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,30 +130,23 @@ class BatchUpdate:
 
     def apply(self, changes: Sequence[RowChange]) -> BatchOutcome:
         """Write each row's values if it is in scope and holds what the user saw."""
-        outcome = BatchOutcome()
-        keys = [change.key for change in changes]
-        try:
-            with self.store.transaction() as conn:
-                current = self._load(conn, [keys_condition(self.table, keys)])
-                for change in changes:
-                    found = current.get(match_key(change.key))
-                    if found is None:
-                        outcome.refusals.append(self._missing(change.key))
-                        continue
-                    changed = changed_since(found, change.expected)
-                    if changed:
-                        outcome.refusals.append(self._conflict(change.key, found, changed))
-                if not outcome.refusals:
-                    pairs = [(current[match_key(c.key)], c.values) for c in changes]
-                    self._write(conn, pairs, outcome)
-                if outcome.refusals:
-                    raise _Undo
-        except _Undo:
-            outcome.written.clear()
-            return outcome
-        if outcome.written:
-            self.store.notify_committed(self.table)
-        return outcome
+
+        def work(conn: sa.Connection, outcome: BatchOutcome) -> None:
+            keys = [change.key for change in changes]
+            current = self._load(conn, [keys_condition(self.table, keys)])
+            for change in changes:
+                found = current.get(match_key(change.key))
+                if found is None:
+                    outcome.refusals.append(self._missing(change.key))
+                    continue
+                changed = changed_since(found, change.expected)
+                if changed:
+                    outcome.refusals.append(self._conflict(change.key, found, changed))
+            if not outcome.refusals:
+                pairs = [(current[match_key(c.key)], c.values) for c in changes]
+                self._write(conn, pairs, outcome)
+
+        return self._all_or_nothing(work)
 
     def set_column(
         self,
@@ -168,17 +161,25 @@ class BatchUpdate:
         """Set one column to one value on the rows matching ``where`` (within scope), if that
         set is still the one the user confirmed (``confirmed`` is its fingerprint); else
         nothing is written and the outcome is stale, with the set as it is now."""
+
+        def work(conn: sa.Connection, outcome: BatchOutcome) -> None:
+            rows = self._matching(conn, where, limit, lock=True)
+            outcome.matched = len(rows)
+            outcome.fingerprint = fingerprint(self.table, rows, version_columns)
+            if outcome.fingerprint != confirmed or len(rows) > limit:
+                outcome.is_stale = True
+                return
+            self._write(conn, [(row, {column: value}) for row in rows], outcome)
+
+        return self._all_or_nothing(work)
+
+    def _all_or_nothing(self, work: Callable[[sa.Connection, BatchOutcome], None]) -> BatchOutcome:
+        """Run ``work`` in one transaction; commit only when it refused nothing."""
         outcome = BatchOutcome()
         try:
             with self.store.transaction() as conn:
-                rows = self._matching(conn, where, limit, lock=True)
-                outcome.matched = len(rows)
-                outcome.fingerprint = fingerprint(self.table, rows, version_columns)
-                if outcome.fingerprint != confirmed or len(rows) > limit:
-                    outcome.is_stale = True
-                    raise _Undo
-                self._write(conn, [(row, {column: value}) for row in rows], outcome)
-                if outcome.refusals:
+                work(conn, outcome)
+                if not outcome.is_written:
                     raise _Undo
         except _Undo:
             outcome.written.clear()

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 import yaml
+from starlette.testclient import TestClient
 
 from datadesk.auth.users import UserStore
 from datadesk.config.schema import AuthConfig
@@ -42,6 +43,26 @@ def open_grid(client: Any, prefix: str) -> tuple[str, list[tuple[str, str]]]:
     return response.text, grid_fields(response.text).fields
 
 
+class Opened(NamedTuple):
+    """Rows a test made, opened in a user's editable grid."""
+
+    prefix: str  # the lot-number prefix of the rows (the grid is searched for it)
+    ids: list[int]
+    fields: list[tuple[str, str]]  # what the grid form submits as loaded
+    rows: list[int]  # the grid row number of each made row, in order
+    since: int  # the newest audit entry before the test saves anything
+
+
+def opened(client: Any, url: str, count: int, verified: str = "N") -> Opened:
+    """Make ``count`` immunizations and open them in the client's editable grid."""
+    prefix = lot_prefix()
+    ids = new_immunizations(url, prefix, count, verified=verified)
+    since = last_audit_id(url)
+    html, fields = open_grid(client, prefix)
+    rows = [row_of(html, f"{prefix}-{n}") for n in range(count)]
+    return Opened(prefix, ids, fields, rows, since)
+
+
 def post(client: Any, prefix: str, fields: list[tuple[str, str]], **kwargs: Any) -> Any:
     """POST a grid form back to the page it came from (as the browser does)."""
     return post_form(client, f"{GRID}?search={prefix}&sort=lot_number", fields, **kwargs)
@@ -67,6 +88,13 @@ def test_list_links_to_edit_mode_with_inputs_by_column_kind(as_user: Any, demo_d
     assert 'name="action" value="save"' in html
 
 
+def test_signed_out_visitors_are_sent_to_sign_in(app_factory: Any) -> None:
+    with TestClient(app_factory(), follow_redirects=False) as anonymous:
+        for path in (GRID, "/admin/immunizations/bulk-set?column=verified&rows=all"):
+            response = anonymous.get(path)
+            assert response.status_code == 302 and "/admin/login" in response.headers["location"]
+
+
 def test_hidden_and_read_only_columns_stay_out_of_the_inputs(as_user: Any) -> None:
     clerk = as_user("clerk")
     html = clerk.get("/admin/staff/grid").text
@@ -79,12 +107,8 @@ def test_hidden_and_read_only_columns_stay_out_of_the_inputs(as_user: Any) -> No
 
 
 def test_several_rows_saved_in_one_post_each_audited(as_user: Any, demo_db_url: str) -> None:
-    prefix = lot_prefix()
-    ids = new_immunizations(demo_db_url, prefix, 3)
     clerk = as_user("clerk")
-    since = last_audit_id(demo_db_url)
-    html, fields = open_grid(clerk, prefix)
-    a, b, c = (row_of(html, f"{prefix}-{n}") for n in range(3))
+    prefix, ids, fields, (a, b, c), since = opened(clerk, demo_db_url, 3)
     changed = submit(
         fields,
         {
@@ -114,16 +138,12 @@ def test_several_rows_saved_in_one_post_each_audited(as_user: Any, demo_db_url: 
 def test_unchanged_form_saves_nothing_and_unticking_a_flag_is_a_change(
     as_user: Any, demo_db_url: str
 ) -> None:
-    prefix = lot_prefix()
-    ids = new_immunizations(demo_db_url, prefix, 2, verified="Y")
     clerk = as_user("clerk")
-    since = last_audit_id(demo_db_url)
-    html, fields = open_grid(clerk, prefix)
+    prefix, ids, fields, (_, second), since = opened(clerk, demo_db_url, 2, verified="Y")
     response = post(clerk, prefix, fields)
     assert response.status_code == 303
     assert "Nothing to save" in clerk.get(response.headers["location"]).text
     assert audit_since(demo_db_url, since) == []
-    second = row_of(html, f"{prefix}-1")
     assert post(clerk, prefix, submit(fields, {f"r{second}-verified": None})).status_code == 303
     assert immunization(demo_db_url, ids[1]).verified == "N"
     assert immunization(demo_db_url, ids[0]).verified == "Y"
@@ -132,11 +152,8 @@ def test_unchanged_form_saves_nothing_and_unticking_a_flag_is_a_change(
 def test_a_concurrent_change_refuses_the_whole_save(
     as_user: Any, client: Any, demo_db_url: str
 ) -> None:
-    prefix = lot_prefix()
-    ids = new_immunizations(demo_db_url, prefix, 2)
     clerk = as_user("clerk")
-    html, fields = open_grid(clerk, prefix)
-    first, second = row_of(html, f"{prefix}-0"), row_of(html, f"{prefix}-1")
+    prefix, ids, fields, (first, second), _ = opened(clerk, demo_db_url, 2)
     # Meanwhile the admin changes the second row in their own grid.
     theirs_html, theirs = open_grid(client, prefix)
     other_row = row_of(theirs_html, f"{prefix}-1")
@@ -165,12 +182,8 @@ def test_a_concurrent_change_refuses_the_whole_save(
 def test_one_invalid_row_keeps_every_row_unsaved_and_the_input_on_the_page(
     as_user: Any, demo_db_url: str
 ) -> None:
-    prefix = lot_prefix()
-    ids = new_immunizations(demo_db_url, prefix, 2)
     clerk = as_user("clerk")
-    since = last_audit_id(demo_db_url)
-    html, fields = open_grid(clerk, prefix)
-    good, bad = row_of(html, f"{prefix}-0"), row_of(html, f"{prefix}-1")
+    prefix, ids, fields, (good, bad), since = opened(clerk, demo_db_url, 2)
     response = post(
         clerk,
         prefix,
@@ -196,11 +209,8 @@ def test_one_invalid_row_keeps_every_row_unsaved_and_the_input_on_the_page(
 
 
 def test_the_script_sends_only_changed_cells_and_gets_json(as_user: Any, demo_db_url: str) -> None:
-    prefix = lot_prefix()
-    ids = new_immunizations(demo_db_url, prefix, 2)
     clerk = as_user("clerk")
-    html, fields = open_grid(clerk, prefix)
-    row = row_of(html, f"{prefix}-1")
+    prefix, ids, fields, (_, row), _ = opened(clerk, demo_db_url, 2)
     sent = dict(fields)
     body = {
         f"k{row}": sent[f"k{row}"],
@@ -296,12 +306,8 @@ def test_rows_outside_the_users_scope_cannot_be_touched(as_user: Any, demo_db_ur
 def test_malformed_forms_are_refused_with_a_reason_and_nothing_saved(
     as_user: Any, demo_db_url: str
 ) -> None:
-    prefix = lot_prefix()
-    ids = new_immunizations(demo_db_url, prefix, 2)
     clerk = as_user("clerk")
-    since = last_audit_id(demo_db_url)
-    html, fields = open_grid(clerk, prefix)
-    a, b = row_of(html, f"{prefix}-0"), row_of(html, f"{prefix}-1")
+    prefix, ids, fields, (a, b), since = opened(clerk, demo_db_url, 2)
     sent = dict(fields)
     change = {f"r{a}-lot_number": f"{prefix}-X"}
     cases: list[tuple[list[tuple[str, str]], int, str]] = [
@@ -348,11 +354,8 @@ def test_malformed_forms_are_refused_with_a_reason_and_nothing_saved(
 
 
 def test_every_post_needs_the_csrf_token(as_user: Any, demo_db_url: str) -> None:
-    prefix = lot_prefix()
-    ids = new_immunizations(demo_db_url, prefix, 1)
     clerk = as_user("clerk")
-    html, fields = open_grid(clerk, prefix)
-    row = row_of(html, f"{prefix}-0")
+    prefix, ids, fields, (row,), _ = opened(clerk, demo_db_url, 1)
     body = [f for f in submit(fields, {f"r{row}-lot_number": "NOCSRF"}) if f[0] != "csrf_token"]
     response = post_form(clerk, f"{GRID}?search={prefix}", [*body, ("csrf_token", "forged")])
     assert response.status_code == 403

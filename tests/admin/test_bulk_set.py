@@ -124,6 +124,19 @@ def test_bulk_set_is_refused_when_the_rows_changed_after_the_count(
     assert len(audit_since(demo_db_url, since)) == 4
 
 
+def test_bulk_set_waits_for_unsaved_cells(as_user: Any, demo_db_url: str) -> None:
+    prefix = lot_prefix()
+    new_immunizations(demo_db_url, prefix, 2)
+    clerk = as_user("clerk")
+    page = clerk.get(GRID, params={"search": prefix, "sort": "lot_number"})
+    fields = grid_fields(page.text).fields
+    typed = {"r0-lot_number": f"{prefix}-typed", "bulk_column": "verified", "action": "bulk"}
+    response = post_form(clerk, f"{GRID}?search={prefix}&sort=lot_number", submit(fields, typed))
+    assert response.status_code == 400
+    assert "You have unsaved changes in 1 row: save them first" in response.text
+    assert f'value="{prefix}-typed"' in response.text
+
+
 def test_bulk_values_are_validated_like_the_form(as_user: Any, demo_db_url: str) -> None:
     prefix = lot_prefix()
     ids = new_immunizations(demo_db_url, prefix, 2)

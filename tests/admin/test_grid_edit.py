@@ -414,8 +414,8 @@ def test_rows_one_may_see_but_not_edit_are_read_only(
         user.csrf = sign_in(user, name)
         html = user.get("/admin/staff/grid", params={"search": surname}).text
         own_row, foreign_row = row_of(html, f"/{own[0]}"), row_of(html, f"/{foreign}")
-        assert f'name="k{own_row}"' in html and f'name="r{own_row}-last_name"' in html
-        assert f'name="k{foreign_row}"' not in html and f"r{foreign_row}-last_name" not in html
+        assert f'name="v{own_row}"' in html and f'name="r{own_row}-last_name"' in html
+        assert f'name="v{foreign_row}"' not in html and f"r{foreign_row}-last_name" not in html
         assert html.count("read-only") == 1
         fields = grid_fields(html).fields
         crafted = submit(
@@ -428,6 +428,12 @@ def test_rows_one_may_see_but_not_edit_are_read_only(
         )
         response = post_form(user, f"/admin/staff/grid?search={surname}", crafted)
         assert response.status_code == 409 and f"no row with key {foreign}" in response.text
+        # A refused save shows the read-only rows again too, still without inputs.
+        fields = grid_fields(html).fields
+        own_change = submit(fields, {f"r{own_row}-first_name": "Z" * 31})
+        refused = post_form(user, f"/admin/staff/grid?search={surname}", own_change)
+        assert refused.status_code == 400 and refused.text.count("read-only") == 1
+        assert f"/{foreign}" in refused.text and f"r{foreign_row}-last_name" not in refused.text
     assert query(demo_db_url, "SELECT LAST_NAME FROM STAFF WHERE STAFF_ID = :i", i=foreign) == [
         (surname,)
     ]

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 MAX_SAVED_KEYS = 100  # keys of saved rows named in the address after a save
 # What the address after a write says was done (never free text: a link could carry it).
-DONE_PARAMS = frozenset({"saved", "unchanged", "bulk", "bulk_column"})
+DONE_PARAMS = frozenset({"saved", "saved_rows", "unchanged", "bulk", "bulk_column"})
 
 
 class GridEditPages:
@@ -96,7 +96,7 @@ class GridEditPages:
         rows = GridRows(self.page(request, view, access), form, access)
 
         def load() -> tuple[dict[str, Any], list[EditRow]]:
-            context = rows.page.load(self._grid_params(request))
+            context = rows.page.load(grid_params(request))
             if context["page"] != context["state"].page:
                 return context, []
             shown = [rows.fresh(i, r, saved) for i, r in enumerate(context["records"])]
@@ -106,12 +106,8 @@ class GridEditPages:
         if context["page"] != context["state"].page:
             url = request.url.include_query_params(page=context["page"])
             return RedirectResponse(url, status_code=302)
-        message = _done_message(request, form, len(saved))
+        message = _done_message(request, form)
         return await self.render_page(request, view, access, form, context, shown, message=message)
-
-    @staticmethod
-    def _grid_params(request: Request) -> list[tuple[str, str]]:
-        return [(k, v) for k, v in request.query_params.multi_items() if k not in DONE_PARAMS]
 
     async def render_page(
         self,
@@ -127,6 +123,7 @@ class GridEditPages:
         problems: list[str] | None = None,
         status_code: int = 200,
     ) -> Response:
+        """The editable grid page around ``rows``, with a message or the problems found."""
         context.update(
             {
                 "model_view": view,
@@ -289,8 +286,9 @@ class _Answer:
                 message = "Nothing to save: no cell was changed."
             payload = [{**_row_json(row), "index": sent.index} for row, sent in rows]
             return JSONResponse({"ok": True, "message": message, "rows": payload})
-        params = GridEditPages._grid_params(self.request)
+        params = grid_params(self.request)
         params += [("saved", row.raw_key) for row in touched[:MAX_SAVED_KEYS]]
+        params += [("saved_rows", str(len(touched)))] if touched else []
         if not touched:
             params.append(("unchanged", "1"))
         url = self.request.url.replace(query=urlencode(params))
@@ -310,7 +308,7 @@ class _Answer:
                 ),
                 status_code=400,
             )
-        params = GridEditPages._grid_params(self.request)
+        params = grid_params(self.request)
         params += [("column", self.sent.bulk_column), ("rows", self.sent.bulk_rows or "chosen")]
         params += [("pks", key) for key in self.sent.picked]
         url = self.request.url_for("admin:bulk_set", identity=self.view.identity)
@@ -347,7 +345,7 @@ class _Answer:
         page = self.rows.page
 
         def load() -> tuple[dict[str, Any], list[EditRow]]:
-            context = page.load(GridEditPages._grid_params(self.request))
+            context = page.load(grid_params(self.request))
             if rows is not None:
                 return context, rows
             fresh = [self.rows.fresh(i, r, frozenset()) for i, r in enumerate(context["records"])]
@@ -385,9 +383,17 @@ def _row_json(row: EditRow, *, with_state: bool = True) -> dict[str, Any]:
     return result
 
 
-def _done_message(request: Request, form: GridForm, saved: int) -> str:
+def grid_params(request: Request) -> list[tuple[str, str]]:
+    """The grid's state (search, filters, sort, page) from the address, without the note of
+    what the previous write did."""
+    return [(k, v) for k, v in request.query_params.multi_items() if k not in DONE_PARAMS]
+
+
+def _done_message(request: Request, form: GridForm) -> str:
     """What the previous write did, from the address it redirected to."""
     params = request.query_params
+    count = params.get("saved_rows", "")
+    saved = int(count) if count.isdigit() else len(params.getlist("saved"))
     if saved:
         return f"Saved: {saved} row{'s' if saved != 1 else ''} changed (marked below)."
     if params.get("unchanged"):

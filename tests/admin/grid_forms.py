@@ -193,3 +193,34 @@ def new_staff(url: str, surname: str, count: int, dept: int = int(CLERK_DEPARTME
         url, "SELECT STAFF_ID FROM STAFF WHERE LAST_NAME = :n ORDER BY STAFF_ID", n=surname
     )
     return [int(r[0]) for r in rows]
+
+
+class Scratch:
+    """Rows one test makes in the shared demo database, removed when the test ends (other
+    tests count the demo's rows)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.immunization_ids: set[int] = set()
+        self.staff_ids: set[int] = set()
+
+    def immunizations(self, prefix: str, count: int, *, verified: str = "N") -> list[int]:
+        """``new_immunizations``, remembered for removal."""
+        ids = new_immunizations(self.url, prefix, count, verified=verified)
+        self.immunization_ids.update(ids)
+        return ids
+
+    def staff(self, surname: str, count: int, dept: int = int(CLERK_DEPARTMENT)) -> list[int]:
+        """``new_staff``, remembered for removal."""
+        ids = new_staff(self.url, surname, count, dept)
+        self.staff_ids.update(ids)
+        return ids
+
+    def remove(self) -> None:
+        """Delete the rows made (immunizations first: they refer to staff)."""
+        for table, key, ids in (
+            ("IMMUNIZATIONS", "IMM_ID", self.immunization_ids),
+            ("STAFF", "STAFF_ID", self.staff_ids),
+        ):
+            for made in sorted(ids):
+                query(self.url, f"DELETE FROM {table} WHERE {key} = :i", i=made)

@@ -14,12 +14,12 @@ from datadesk.settings import DEMO_CONFIG
 from tests.admin.conftest import SignedInClient, sign_in
 from tests.admin.grid_forms import (
     FormFields,
+    Scratch,
     audit_since,
     grid_fields,
     immunization,
     last_audit_id,
     lot_prefix,
-    new_immunizations,
     post_form,
     query,
     row_of,
@@ -69,9 +69,11 @@ def confirm(client: Any, page: str) -> Any:
     return post_form(client, BULK, form_of(page, "dd-bulk-confirm"))
 
 
-def test_bulk_set_counts_then_commits_all_rows_each_audited(as_user: Any, demo_db_url: str) -> None:
+def test_bulk_set_counts_then_commits_all_rows_each_audited(
+    as_user: Any, demo_db_url: str, scratch: Scratch
+) -> None:
     prefix = lot_prefix()
-    ids = new_immunizations(demo_db_url, prefix, 3)
+    ids = scratch.immunizations(prefix, 3)
     query(demo_db_url, "UPDATE IMMUNIZATIONS SET VERIFIED = 'Y' WHERE IMM_ID = :i", i=ids[2])
     clerk = as_user("clerk")
     location = choose(clerk, prefix, [0, 1, 2], "verified")
@@ -97,16 +99,16 @@ def test_bulk_set_counts_then_commits_all_rows_each_audited(as_user: Any, demo_d
 
 
 def test_bulk_set_is_refused_when_the_rows_changed_after_the_count(
-    as_user: Any, client: Any, demo_db_url: str
+    as_user: Any, client: Any, demo_db_url: str, scratch: Scratch
 ) -> None:
     prefix = lot_prefix()
-    ids = new_immunizations(demo_db_url, prefix, 3)
+    ids = scratch.immunizations(prefix, 3)
     clerk = as_user("clerk")
     location = choose(clerk, prefix, [], "dose_no", rows="all")
     shown = preview(clerk, location, "4")
     assert "3 rows will change" in shown.text
     # Meanwhile a fourth row starts matching the search, and the admin edits another one.
-    new_immunizations(demo_db_url, prefix + "-late", 1)
+    scratch.immunizations(prefix + "-late", 1)
     html = client.get(GRID, params={"search": prefix, "sort": "lot_number"}).text
     row = row_of(html, f"{prefix}-1")
     edited = submit(grid_fields(html).fields, {f"r{row}-lot_number": f"{prefix}-1b"})
@@ -124,9 +126,9 @@ def test_bulk_set_is_refused_when_the_rows_changed_after_the_count(
     assert len(audit_since(demo_db_url, since)) == 4
 
 
-def test_bulk_set_waits_for_unsaved_cells(as_user: Any, demo_db_url: str) -> None:
+def test_bulk_set_waits_for_unsaved_cells(as_user: Any, demo_db_url: str, scratch: Scratch) -> None:
     prefix = lot_prefix()
-    new_immunizations(demo_db_url, prefix, 2)
+    scratch.immunizations(prefix, 2)
     clerk = as_user("clerk")
     page = clerk.get(GRID, params={"search": prefix, "sort": "lot_number"})
     fields = grid_fields(page.text).fields
@@ -137,9 +139,11 @@ def test_bulk_set_waits_for_unsaved_cells(as_user: Any, demo_db_url: str) -> Non
     assert f'value="{prefix}-typed"' in response.text
 
 
-def test_bulk_values_are_validated_like_the_form(as_user: Any, demo_db_url: str) -> None:
+def test_bulk_values_are_validated_like_the_form(
+    as_user: Any, demo_db_url: str, scratch: Scratch
+) -> None:
     prefix = lot_prefix()
-    ids = new_immunizations(demo_db_url, prefix, 2)
+    ids = scratch.immunizations(prefix, 2)
     clerk = as_user("clerk")
     location = choose(clerk, prefix, [0, 1], "dose_no")
     bad = preview(clerk, location, "many")

@@ -20,13 +20,12 @@ from datadesk.models.app_tables import app_tables
 from datadesk.settings import DEMO_CONFIG
 from tests.admin.conftest import PASSWORD, SignedInClient, sign_in
 from tests.admin.grid_forms import (
+    Scratch,
     audit_since,
     grid_fields,
     immunization,
     last_audit_id,
     lot_prefix,
-    new_immunizations,
-    new_staff,
     post_form,
     query,
     row_of,
@@ -53,11 +52,11 @@ class Opened(NamedTuple):
     since: int  # the newest audit entry before the test saves anything
 
 
-def opened(client: Any, url: str, count: int, verified: str = "N") -> Opened:
+def opened(client: Any, scratch: Scratch, count: int, verified: str = "N") -> Opened:
     """Make ``count`` immunizations and open them in the client's editable grid."""
     prefix = lot_prefix()
-    ids = new_immunizations(url, prefix, count, verified=verified)
-    since = last_audit_id(url)
+    ids = scratch.immunizations(prefix, count, verified=verified)
+    since = last_audit_id(scratch.url)
     html, fields = open_grid(client, prefix)
     rows = [row_of(html, f"{prefix}-{n}") for n in range(count)]
     return Opened(prefix, ids, fields, rows, since)
@@ -68,9 +67,11 @@ def post(client: Any, prefix: str, fields: list[tuple[str, str]], **kwargs: Any)
     return post_form(client, f"{GRID}?search={prefix}&sort=lot_number", fields, **kwargs)
 
 
-def test_list_links_to_edit_mode_with_inputs_by_column_kind(as_user: Any, demo_db_url: str) -> None:
+def test_list_links_to_edit_mode_with_inputs_by_column_kind(
+    as_user: Any, demo_db_url: str, scratch: Scratch
+) -> None:
     prefix = lot_prefix()
-    new_immunizations(demo_db_url, prefix, 1, verified="Y")
+    scratch.immunizations(prefix, 1, verified="Y")
     clerk = as_user("clerk")
     assert "Edit in grid" in clerk.get("/admin/immunizations/list").text
     html, fields = open_grid(clerk, prefix)
@@ -106,9 +107,11 @@ def test_hidden_and_read_only_columns_stay_out_of_the_inputs(as_user: Any) -> No
     assert official.get("/admin/staff/grid").status_code == 403
 
 
-def test_several_rows_saved_in_one_post_each_audited(as_user: Any, demo_db_url: str) -> None:
+def test_several_rows_saved_in_one_post_each_audited(
+    as_user: Any, demo_db_url: str, scratch: Scratch
+) -> None:
     clerk = as_user("clerk")
-    prefix, ids, fields, (a, b, c), since = opened(clerk, demo_db_url, 3)
+    prefix, ids, fields, (a, b, c), since = opened(clerk, scratch, 3)
     changed = submit(
         fields,
         {
@@ -136,10 +139,10 @@ def test_several_rows_saved_in_one_post_each_audited(as_user: Any, demo_db_url: 
 
 
 def test_unchanged_form_saves_nothing_and_unticking_a_flag_is_a_change(
-    as_user: Any, demo_db_url: str
+    as_user: Any, demo_db_url: str, scratch: Scratch
 ) -> None:
     clerk = as_user("clerk")
-    prefix, ids, fields, (_, second), since = opened(clerk, demo_db_url, 2, verified="Y")
+    prefix, ids, fields, (_, second), since = opened(clerk, scratch, 2, verified="Y")
     response = post(clerk, prefix, fields)
     assert response.status_code == 303
     assert "Nothing to save" in clerk.get(response.headers["location"]).text
@@ -150,10 +153,10 @@ def test_unchanged_form_saves_nothing_and_unticking_a_flag_is_a_change(
 
 
 def test_a_concurrent_change_refuses_the_whole_save(
-    as_user: Any, client: Any, demo_db_url: str
+    as_user: Any, client: Any, demo_db_url: str, scratch: Scratch
 ) -> None:
     clerk = as_user("clerk")
-    prefix, ids, fields, (first, second), _ = opened(clerk, demo_db_url, 2)
+    prefix, ids, fields, (first, second), _ = opened(clerk, scratch, 2)
     # Meanwhile the admin changes the second row in their own grid.
     theirs_html, theirs = open_grid(client, prefix)
     other_row = row_of(theirs_html, f"{prefix}-1")
@@ -180,10 +183,10 @@ def test_a_concurrent_change_refuses_the_whole_save(
 
 
 def test_one_invalid_row_keeps_every_row_unsaved_and_the_input_on_the_page(
-    as_user: Any, demo_db_url: str
+    as_user: Any, demo_db_url: str, scratch: Scratch
 ) -> None:
     clerk = as_user("clerk")
-    prefix, ids, fields, (good, bad), since = opened(clerk, demo_db_url, 2)
+    prefix, ids, fields, (good, bad), since = opened(clerk, scratch, 2)
     response = post(
         clerk,
         prefix,
@@ -208,9 +211,11 @@ def test_one_invalid_row_keeps_every_row_unsaved_and_the_input_on_the_page(
     assert audit_since(demo_db_url, since) == []
 
 
-def test_the_script_sends_only_changed_cells_and_gets_json(as_user: Any, demo_db_url: str) -> None:
+def test_the_script_sends_only_changed_cells_and_gets_json(
+    as_user: Any, demo_db_url: str, scratch: Scratch
+) -> None:
     clerk = as_user("clerk")
-    prefix, ids, fields, (_, row), _ = opened(clerk, demo_db_url, 2)
+    prefix, ids, fields, (_, row), _ = opened(clerk, scratch, 2)
     sent = dict(fields)
     body = {
         f"k{row}": sent[f"k{row}"],
@@ -304,10 +309,10 @@ def test_rows_outside_the_users_scope_cannot_be_touched(as_user: Any, demo_db_ur
 
 
 def test_malformed_forms_are_refused_with_a_reason_and_nothing_saved(
-    as_user: Any, demo_db_url: str
+    as_user: Any, demo_db_url: str, scratch: Scratch
 ) -> None:
     clerk = as_user("clerk")
-    prefix, ids, fields, (a, b), since = opened(clerk, demo_db_url, 2)
+    prefix, ids, fields, (a, b), since = opened(clerk, scratch, 2)
     sent = dict(fields)
     change = {f"r{a}-lot_number": f"{prefix}-X"}
     cases: list[tuple[list[tuple[str, str]], int, str]] = [
@@ -353,9 +358,9 @@ def test_malformed_forms_are_refused_with_a_reason_and_nothing_saved(
     assert audit_since(demo_db_url, since) == []
 
 
-def test_every_post_needs_the_csrf_token(as_user: Any, demo_db_url: str) -> None:
+def test_every_post_needs_the_csrf_token(as_user: Any, demo_db_url: str, scratch: Scratch) -> None:
     clerk = as_user("clerk")
-    prefix, ids, fields, (row,), _ = opened(clerk, demo_db_url, 1)
+    prefix, ids, fields, (row,), _ = opened(clerk, scratch, 1)
     body = [f for f in submit(fields, {f"r{row}-lot_number": "NOCSRF"}) if f[0] != "csrf_token"]
     response = post_form(clerk, f"{GRID}?search={prefix}", [*body, ("csrf_token", "forged")])
     assert response.status_code == 403
@@ -367,9 +372,11 @@ def test_every_post_needs_the_csrf_token(as_user: Any, demo_db_url: str) -> None
     assert immunization(demo_db_url, ids[0]).lot == f"{prefix}-0"
 
 
-def test_a_value_the_database_refuses_is_marked_on_its_cell(client: Any, demo_db_url: str) -> None:
+def test_a_value_the_database_refuses_is_marked_on_its_cell(
+    client: Any, demo_db_url: str, scratch: Scratch
+) -> None:
     surname = "Grid" + lot_prefix()
-    ids = new_staff(demo_db_url, surname, 2)
+    ids = scratch.staff(surname, 2)
     html = client.get("/admin/staff/grid", params={"search": surname}).text
     fields = grid_fields(html).fields
     numbers = query(demo_db_url, "SELECT EMPLOYEE_NO FROM STAFF WHERE LAST_NAME = :n", n=surname)
@@ -384,7 +391,7 @@ def test_a_value_the_database_refuses_is_marked_on_its_cell(client: Any, demo_db
 
 
 def test_rows_one_may_see_but_not_edit_are_read_only(
-    app_factory: Any, demo_db_url: str, tmp_path: Path
+    app_factory: Any, demo_db_url: str, tmp_path: Path, scratch: Scratch
 ) -> None:
     config = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     config["roles"]["reader"] = {"tables": {"staff": {"actions": ["list", "view"]}}}
@@ -407,9 +414,9 @@ def test_rows_one_may_see_but_not_edit_are_read_only(
     finally:
         engine.dispose()
     surname = "Mixed" + lot_prefix()
-    own = new_staff(demo_db_url, surname, 1)
+    own = scratch.staff(surname, 1)
     foreign_dept = query(demo_db_url, "SELECT MIN(DEPT_ID) FROM DEPARTMENTS WHERE DEPT_ID <> 3")
-    foreign = new_staff(demo_db_url, surname, 1, dept=int(foreign_dept[0][0]))[-1]
+    foreign = scratch.staff(surname, 1, dept=int(foreign_dept[0][0]))[-1]
     with SignedInClient(app_factory(path), follow_redirects=False) as user:
         user.csrf = sign_in(user, name)
         html = user.get("/admin/staff/grid", params={"search": surname}).text

@@ -21,6 +21,7 @@ from sqlalchemy import exc as sa_exc
 
 from datadesk.models.audit import AuditContext, diff, jsonable
 from datadesk.models.catalog import TableInfo
+from datadesk.models.grid_query import capped_count
 from datadesk.models.records import RecordStore, changed_since, conflict_details, explain_db_error
 
 IN_LIST_LIMIT = 1000  # Oracle refuses IN lists of more than 1000 expressions (ORA-01795)
@@ -163,7 +164,12 @@ class BatchUpdate:
         nothing is written and the outcome is stale, with the set as it is now."""
 
         def work(conn: sa.Connection, outcome: BatchOutcome) -> None:
-            rows = self._matching(conn, where, limit, lock=True)
+            # Oracle cannot lock rows of a SELECT with a row limit (ORA-02014): count up to
+            # the limit first, then lock the set without one.
+            if self._count(conn, where, limit) > limit:
+                outcome.is_stale = True
+                return
+            rows = _fetch(conn, select_rows(self.table, *self._scoped(where)), lock=True)
             outcome.matched = len(rows)
             outcome.fingerprint = fingerprint(self.table, rows, version_columns)
             if outcome.fingerprint != confirmed or len(rows) > limit:
@@ -201,7 +207,8 @@ class BatchUpdate:
         and which rows would change (``written``) or already hold the value (``unchanged``)."""
         outcome = BatchOutcome()
         with self.store.reading() as conn:
-            rows = self._matching(conn, where, limit, lock=False)
+            stmt = select_rows(self.table, *self._scoped(where)).limit(limit + 1)
+            rows = _fetch(conn, stmt, lock=False)  # one more than the limit tells "too many"
         outcome.matched = len(rows)
         outcome.fingerprint = fingerprint(self.table, rows, version_columns)
         for row in rows[:limit]:
@@ -225,17 +232,12 @@ class BatchUpdate:
             for row in _fetch(conn, stmt, lock=True)
         }
 
-    def _matching(
-        self,
-        conn: sa.Connection,
-        where: Sequence[sa.ColumnElement[bool]],
-        limit: int,
-        *,
-        lock: bool,
-    ) -> list[dict[str, Any]]:
-        """Up to ``limit + 1`` rows in scope under ``where`` (one more tells "too many")."""
-        stmt = select_rows(self.table, *self._scoped(where)).limit(limit + 1)
-        return _fetch(conn, stmt, lock=lock)
+    def _count(
+        self, conn: sa.Connection, where: Sequence[sa.ColumnElement[bool]], limit: int
+    ) -> int:
+        """How many rows in scope match ``where``, counted up to ``limit + 1``."""
+        stmt = capped_count(self.table.table, self._scoped(where), limit)
+        return int(conn.execute(stmt).scalar_one())
 
     def _write(
         self,

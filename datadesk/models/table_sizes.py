@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from datadesk.models.catalog import Catalog
+from datadesk.models.grid_query import capped_count
 
 
 def small_tables(engine: sa.Engine, catalog: Catalog, names: Iterable[str], limit: int) -> set[str]:
@@ -17,9 +18,8 @@ def small_tables(engine: sa.Engine, catalog: Catalog, names: Iterable[str], limi
             table = catalog.get(name)
             if table is None:
                 continue
-            capped = sa.select(sa.literal(1)).select_from(table.table).limit(limit + 1)
-            count = conn.execute(sa.select(sa.func.count()).select_from(capped.subquery()))
-            if int(count.scalar_one()) <= limit:
+            count = conn.execute(capped_count(table.table, (), limit)).scalar_one()
+            if int(count) <= limit:
                 found.add(table.name)
     return found
 

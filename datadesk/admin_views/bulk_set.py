@@ -186,7 +186,10 @@ class BulkSetPages:
         name = f"{VALUE_PREFIX}-{form.field_names[column]}"
         if name in params:
             wanted.raw_value = str(params[name])
-        elif params.get("step") in {"preview", "confirm"}:
+        elif request.method == "POST":
+            # The confirmation always sends the value it showed; without it, nothing is set.
+            raise InvalidInput("the new value was not sent; start again from the grid")
+        elif params.get("step") == "preview":
             wanted.raw_value = ""  # an unticked check box sends nothing
         return wanted
 

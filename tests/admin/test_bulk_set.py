@@ -158,6 +158,10 @@ def test_bulk_values_are_validated_like_the_form(
         [("column", "dose_no"), ("rows", "all"), ("search", prefix), ("set-dose_no", "x")],
     )
     assert crafted.status_code == 400
+    confirmed = form_of(preview(clerk, location, "3").text, "dd-bulk-confirm")
+    without_value = [(n, v) for n, v in confirmed if not n.startswith("set-")]
+    missing = post_form(clerk, BULK, without_value)
+    assert missing.status_code == 400 and "the new value was not sent" in missing.text
     assert [int(immunization(demo_db_url, i).dose) for i in ids] == [1, 1]
 
 

@@ -24,14 +24,23 @@
     this.message.hidden = true;
     form.parentNode.insertBefore(this.message, form);
     this.rows = Array.prototype.slice.call(form.querySelectorAll("tbody tr[data-row]"));
+    this.inputs = Array.prototype.slice.call(form.querySelectorAll(".dd-cell-input"));
+    this.changed = new Set();
     this.saving = false;
     var self = this;
-    form.querySelectorAll(".dd-cell-input").forEach(function (input) {
+    // Each input's hidden twin holds the value it was loaded with (o3-lot_number for r3-...).
+    var loaded = {};
+    form.querySelectorAll('input[type=hidden][name^="o"]').forEach(function (hidden) {
+      loaded[hidden.name] = hidden;
+    });
+    this.inputs.forEach(function (input) {
+      input.ddLoaded = loaded["o" + input.name.slice(1)] || null;
       input.addEventListener("input", function () { self.refresh(input); });
       input.addEventListener("change", function () { self.refresh(input); });
       input.addEventListener("keydown", function (event) { self.key(event, input); });
-      self.refresh(input);
+      self.mark(input);
     });
+    this.count();
     window.addEventListener("beforeunload", function (event) {
       if (!self.saving && self.changedCount() > 0) {
         event.preventDefault();
@@ -50,28 +59,24 @@
     });
   }
 
-  GridEditor.prototype.original = function (input) {
-    var hidden = this.form.querySelector('input[type=hidden][name="o' + input.name.slice(1) + '"]');
-    return hidden ? hidden.value : "";
+  GridEditor.prototype.isChanged = function (input) {
+    return valueOf(input) !== (input.ddLoaded ? input.ddLoaded.value : "");
   };
 
-  GridEditor.prototype.isChanged = function (input) {
-    return valueOf(input) !== this.original(input);
+  // Mark one cell as changed or not, keeping the set of changed cells up to date.
+  GridEditor.prototype.mark = function (input) {
+    var changed = this.isChanged(input);
+    input.closest("td").classList.toggle("dd-changed", changed);
+    if (changed) { this.changed.add(input); } else { this.changed.delete(input); }
   };
 
   GridEditor.prototype.refresh = function (input) {
-    var cell = input.closest("td");
-    cell.classList.toggle("dd-changed", this.isChanged(input));
+    this.mark(input);
     this.count();
   };
 
   GridEditor.prototype.changedCount = function () {
-    var self = this;
-    var count = 0;
-    this.form.querySelectorAll(".dd-cell-input").forEach(function (input) {
-      if (self.isChanged(input)) { count += 1; }
-    });
-    return count;
+    return this.changed.size;
   };
 
   GridEditor.prototype.count = function () {
@@ -92,15 +97,15 @@
     var target = null;
     if (event.key === "Enter") {
       event.preventDefault();
-      target = this.cellAt(rowIndex + (event.shiftKey ? -1 : 1), input);
+      target = this.cellAt(rowIndex, event.shiftKey ? -1 : 1, input);
     } else if (event.key === "ArrowDown" && input.tagName !== "SELECT") {
-      target = this.cellAt(rowIndex + 1, input);
+      target = this.cellAt(rowIndex, 1, input);
     } else if (event.key === "ArrowUp" && input.tagName !== "SELECT") {
-      target = this.cellAt(rowIndex - 1, input);
+      target = this.cellAt(rowIndex, -1, input);
     } else if (event.key === "ArrowRight" && (!isText || input.selectionEnd === input.value.length)) {
-      target = cells[col + 1] || this.edgeOf(rowIndex + 1, 0);
+      target = cells[col + 1] || this.edgeOf(rowIndex, 1);
     } else if (event.key === "ArrowLeft" && (!isText || input.selectionStart === 0)) {
-      target = cells[col - 1] || this.edgeOf(rowIndex - 1, -1);
+      target = cells[col - 1] || this.edgeOf(rowIndex, -1);
     }
     if (target) {
       event.preventDefault();
@@ -109,17 +114,23 @@
     }
   };
 
-  GridEditor.prototype.cellAt = function (rowIndex, input) {
-    var row = this.rows[rowIndex];
-    if (!row) { return null; }
-    return row.querySelector('.dd-cell-input[data-column="' + input.getAttribute("data-column") + '"]');
+  // The same column in the next row up or down that has inputs (read-only rows have none).
+  GridEditor.prototype.cellAt = function (rowIndex, step, input) {
+    var selector = '.dd-cell-input[data-column="' + input.getAttribute("data-column") + '"]';
+    for (var i = rowIndex + step; i >= 0 && i < this.rows.length; i += step) {
+      var found = this.rows[i].querySelector(selector);
+      if (found) { return found; }
+    }
+    return null;
   };
 
-  GridEditor.prototype.edgeOf = function (rowIndex, which) {
-    var row = this.rows[rowIndex];
-    if (!row) { return null; }
-    var cells = row.querySelectorAll(".dd-cell-input");
-    return cells.length ? cells[which < 0 ? cells.length - 1 : 0] : null;
+  // The first input of the next editable row, or the last of the previous one.
+  GridEditor.prototype.edgeOf = function (rowIndex, step) {
+    for (var i = rowIndex + step; i >= 0 && i < this.rows.length; i += step) {
+      var cells = this.rows[i].querySelectorAll(".dd-cell-input");
+      if (cells.length) { return cells[step < 0 ? cells.length - 1 : 0]; }
+    }
+    return null;
   };
 
   // Save: only the changed cells of changed rows, with each row's key and version.
@@ -176,8 +187,7 @@
           var input = row.querySelector('.dd-cell-input[data-column="' + column + '"]');
           if (!input) { return; }
           var untouched = !self.isChanged(input);
-          var hidden = row.querySelector('input[type=hidden][name="o' + input.name.slice(1) + '"]');
-          if (hidden) { hidden.value = data.loaded[column]; }
+          if (input.ddLoaded) { input.ddLoaded.value = data.loaded[column]; }
           if (answer.ok || untouched) { setValue(input, data.loaded[column]); }
         });
       }
@@ -198,7 +208,8 @@
         if (input) { self.note(input.closest("td"), "dd-cell-theirs", "Now: " + data.theirs[column]); }
       });
     });
-    this.form.querySelectorAll(".dd-cell-input").forEach(function (input) { self.refresh(input); });
+    this.inputs.forEach(function (input) { self.mark(input); });
+    this.count();
     var problems = (answer.problems || []).join(" ");
     this.show(answer.message + (problems ? " " + problems : ""), !answer.ok);
   };

@@ -260,7 +260,7 @@ class _Answer:
         conflicts = sum(1 for row in bad if row.is_conflict)
         message = (
             f"Nothing was saved: {len(bad)} of the {len(touched)} changed rows "
-            f"{'has' if len(bad) == 1 else 'have'} problems, marked below. "
+            f"{'has' if len(bad) == 1 else 'have'} problems, marked in the grid. "
             "Fix them and save again."
         )
         if conflicts:
@@ -395,7 +395,7 @@ def _done_message(request: Request, form: GridForm) -> str:
     count = params.get("saved_rows", "")
     saved = int(count) if count.isdigit() else len(params.getlist("saved"))
     if saved:
-        return f"Saved: {saved} row{'s' if saved != 1 else ''} changed (marked below)."
+        return f"Saved: {saved} row{'s' if saved != 1 else ''} changed (marked in the grid)."
     if params.get("unchanged"):
         return "Nothing to save: no cell was changed."
     count, column = params.get("bulk", ""), params.get("bulk_column", "")

@@ -22,7 +22,10 @@
     this.message.setAttribute("role", "status");
     this.message.className = "dd-edit-message";
     this.message.hidden = true;
-    form.parentNode.insertBefore(this.message, form);
+    // Beside Save changes, where the user is when they save (cells are marked in the grid).
+    var actions = form.querySelector(".dd-edit-actions");
+    if (actions) { actions.parentNode.insertBefore(this.message, actions); }
+    else { form.parentNode.insertBefore(this.message, form); }
     this.rows = Array.prototype.slice.call(form.querySelectorAll("tbody tr[data-row]"));
     this.inputs = Array.prototype.slice.call(form.querySelectorAll(".dd-cell-input"));
     this.changed = new Set();

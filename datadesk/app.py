@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from datadesk.admin_views.audit_pages import install_audit_pages
 from datadesk.admin_views.export_pages import install_export_pages
+from datadesk.admin_views.grid_edit import install_grid_edit_pages
 from datadesk.admin_views.import_pages import install_import_pages
 from datadesk.admin_views.model_view import ViewServices, build_model_view
 from datadesk.admin_views.reference_cache import ChoiceCache, ReferenceLabels
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     # The admin is an app of its own: its last-resort handler must show the same friendly page
     # (the error then reaches RequestObserver, which reports it).
     admin.admin.exception_handlers[Exception] = unhandled
+    install_grid_edit_pages(admin)
     app.state.admin = admin
     app.state.reporter = reporter
     app.state.readiness = readiness

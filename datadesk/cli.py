@@ -257,15 +257,18 @@ def cmd_scaffold(args: argparse.Namespace, settings: Settings) -> int:
     from datadesk.config.scaffold import scaffold_config
     from datadesk.models.engine import create_db_engine
     from datadesk.models.reflection import reflect_catalog
+    from datadesk.models.table_sizes import referenced_tables, small_tables
 
     base = load_config(Path(args.config)) if args.config else Config()
     plain = Config(database=base.database, app=base.app)
     engine = create_db_engine(settings.database_url)
     try:
         catalog = reflect_catalog(engine, plain, cache_dir=None, refresh=True)
+        # References to tables that fit a drop-down are offered for editing in the grid.
+        small = small_tables(engine, catalog, referenced_tables(catalog), plain.app.select_limit)
     finally:
         engine.dispose()
-    text = scaffold_config(catalog)
+    text = scaffold_config(catalog, small)
     if not args.output:
         sys.stdout.write(text)
         return 0

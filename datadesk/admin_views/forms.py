@@ -15,6 +15,7 @@ from wtforms import (
     FloatField,
     Form,
     HiddenField,
+    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -167,6 +168,7 @@ FIELD_BY_KIND: dict[str, type[Field]] = {
     "boolean": FlagField,
     "long_text": TextAreaField,
     "float": FloatField,
+    "integer": IntegerField,  # NUMBER(p,0): a whole number, typed as int like the stored value
     "guid": GuidField,
     "interval": IntervalField,
     "datetime": OptionalDateTimeField,

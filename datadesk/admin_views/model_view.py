@@ -38,6 +38,7 @@ from datadesk.admin_views.forms import (
 )
 from datadesk.admin_views.reference_cache import ChoiceCache, ReferenceLabels
 from datadesk.auth.policy import RolePolicy, TableAccess
+from datadesk.config.roles_check import column_named
 from datadesk.config.schema import AppConfig, ColumnConfig, Config, TableConfig
 from datadesk.errors import InvalidInput, NotFound
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
@@ -82,6 +83,7 @@ class DatadeskModelView(ModelView):
     detail_columns: ClassVar[list[str]]
     create_fields: ClassVar[list[str]]
     edit_fields: ClassVar[list[str]]
+    grid_edit_fields: ClassVar[list[str]]  # grid columns the config lets be edited in place
     page_size_value: ClassVar[int]
     grids: ClassVar[GridCache]
     can_export = False
@@ -139,6 +141,9 @@ class DatadeskModelView(ModelView):
             "view": self.can_view_details and access.can("view"),
             "import": access.can("import"),
             "export": access.can("export"),
+            "grid_edit": self.can_edit
+            and access.can("edit")
+            and bool(access.writable_columns(self.grid_edit_fields, "edit")),
         }
 
     async def check_can_create(self, request: Request) -> bool:
@@ -255,7 +260,9 @@ class DatadeskModelView(ModelView):
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def _clean(self, data: dict[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
+    def clean_values(self, data: dict[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
+        """Form data as values to write: only ``allowed`` fields, blanks as NULL, keys of
+        references typed like the referenced column."""
         values: dict[str, Any] = {}
         for name in allowed:
             if name not in data:
@@ -284,7 +291,7 @@ class DatadeskModelView(ModelView):
         """Insert a row from the fields this user may write, if it lands in their scope."""
         access = access_for(self, request)
         access.require("create")
-        values = self._clean(data, writable(access, self.create_fields, "create"))
+        values = self.clean_values(data, writable(access, self.create_fields, "create"))
         await self.services.run_db(check_values, self, access, "create", values)
         return await self.services.run_db(
             partial(self.services.records.insert, audit=audit_context(request, "form")),
@@ -299,7 +306,7 @@ class DatadeskModelView(ModelView):
         access.require("edit")
         key = self.parse_key(pk)
         await self.services.run_db(require_row, self, access, "edit", key)
-        values = self._clean(data, writable(access, self.edit_fields, "edit"))
+        values = self.clean_values(data, writable(access, self.edit_fields, "edit"))
         expected = decode_version(data.get("row_version"), self.table_info)
         current = await self.services.run_db(self.current_values, key)
         await self.services.run_db(check_values, self, access, "edit", {**current, **values})
@@ -406,6 +413,14 @@ def build_model_view(table: TableInfo, services: ViewServices) -> type[DatadeskM
         if not column.is_generated and name not in create_fields and name in editable:
             create_fields.insert(0, name)
     edit_fields = [n for n in form if n not in table.primary_key]
+    grid_edit = [
+        found.name
+        for found in (column_named(table, name) for name in cfg.grid_edit)
+        if found is not None
+        and found.name in visible
+        and found.name in editable
+        and found.name not in table.primary_key
+    ]
     grid = layout.query(table, services.catalog)
     read_only = table.is_read_only or cfg.read_only
     attrs: dict[str, Any] = {
@@ -421,6 +436,7 @@ def build_model_view(table: TableInfo, services: ViewServices) -> type[DatadeskM
         "detail_columns": detail,
         "create_fields": create_fields,
         "edit_fields": edit_fields,
+        "grid_edit_fields": grid_edit,
         "form_create_rules": create_fields,
         "form_edit_rules": edit_fields or list(table.primary_key),
         "column_list": visible,

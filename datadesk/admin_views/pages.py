@@ -37,8 +37,14 @@ class GridPage:
         count_cap: int,
         root: str = "/admin",
         count_scope: tuple[Any, ...] = (),
+        extra_columns: Sequence[Any] = (),
     ) -> None:
         self.view = view
+        self.extra_columns = extra_columns  # more labelled SELECT terms per row (edit mode)
+        self._targets = [
+            f"{root}/{c.foreign_key.target_table}/details/" if c.foreign_key else None
+            for c in grid.columns
+        ]
         self.grid = grid
         self.count_scope = count_scope
         self.root = root
@@ -66,36 +72,27 @@ class GridPage:
         page = state.page if is_capped else min(state.page, last_page)
         if page != state.page:
             return {"state": state, "page": page}
+        stmt = grid.rows_statement(state)
+        if self.extra_columns:
+            stmt = stmt.add_columns(*self.extra_columns)
         with records.reading() as conn:
-            rows = conn.execute(grid.rows_statement(state)).mappings().all()
+            rows = conn.execute(stmt).mappings().all()
         columns = grid.columns
-        targets = [
-            f"{self.root}/{c.foreign_key.target_table}/details/" if c.foreign_key else None
-            for c in columns
-        ]
         key_names = view.table_info.primary_key
         memo: dict[tuple[str, Any], str] = {}
         table_rows = []
         raw_keys = []
         for row in rows:
-            labels = grid.row_labels(row, memo)
-            cells: list[tuple[str, str | None]] = []
-            for column, target in zip(columns, targets, strict=True):
-                value = row[column.name]
-                ref = labels.get(column.name) if target is not None else None
-                if ref is not None:
-                    cells.append((ref, f"{target}{key_href([value])}"))
-                else:
-                    cells.append((format_cell(column, value), None))
             key_values = [row[n] for n in key_names]
             raw_keys.append(key_to_path(key_values))
-            table_rows.append((key_href(key_values), cells))
+            table_rows.append((key_href(key_values), self.cells(row, memo)))
         has_next = len(rows) == state.page_size and (is_capped or page < last_page)
         return {
             "state": state,
             "page": page,
             "columns": columns,
             "rows": table_rows,
+            "records": rows,
             "raw_keys": raw_keys,
             "root": self.root,
             "count": count,
@@ -106,6 +103,20 @@ class GridPage:
             "filters": self._filter_controls(state),
             "search_labels": ", ".join(c.label for c in grid.search_columns),
         }
+
+    def cells(self, row: Any, memo: dict[tuple[str, Any], str]) -> list[tuple[str, str | None]]:
+        """(display text, link or None) of each grid column of a row: references by label and
+        linked to the referenced row; ``memo`` shares labels across the rows of a page."""
+        labels = self.grid.row_labels(row, memo)
+        cells: list[tuple[str, str | None]] = []
+        for column, target in zip(self.grid.columns, self._targets, strict=True):
+            value = row[column.name]
+            ref = labels.get(column.name) if target is not None else None
+            if ref is not None:
+                cells.append((ref, f"{target}{key_href([value])}"))
+            else:
+                cells.append((format_cell(column, value), None))
+        return cells
 
     def _links(self, state: GridState, page: int, last_page: int | None) -> dict[str, Any]:
         def href(**changes: Any) -> str:
@@ -130,6 +141,7 @@ class GridPage:
             "sizes": sizes,
             "current_sort": {name: desc for name, desc in current},
             "export_query": urlencode(state.query_items(page=1)),
+            "this_page": urlencode(state.query_items(page=page)),
         }
 
     def _filter_controls(self, state: GridState) -> list[FilterControl]:

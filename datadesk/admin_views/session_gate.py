@@ -20,6 +20,8 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +32,9 @@ from datadesk.auth.sessions import COOKIE_NAME, SessionCodec, SessionData
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
+# Fields one form may have (within max_form_bytes): an editable grid page of 500 rows sends
+# each cell with its loaded value beside it.
+MAX_FORM_FIELDS = 20_000
 CSRF_HEADER = "x-csrf-token"
 SECURITY_HEADERS = [
     (
@@ -177,7 +182,10 @@ class SessionGate:
             if too_big:
                 return "the form is too large", _replay(b"", receive)
             request = Request(scope, _replay(body, receive))
-            form = await request.form()
+            try:
+                form = await request.form(max_fields=MAX_FORM_FIELDS)
+            except (HTTPException, MultiPartException):
+                return "the form has too many fields", _replay(b"", receive)
             submitted = str(form.get(CSRF_FIELD) or "")
             await form.close()
             receive = _replay(body, receive)

@@ -6,7 +6,7 @@ output always validates, so an administrator can serve it as-is and refine it la
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -21,6 +21,8 @@ MAX_LIST_COLUMNS = 6  # besides the key
 MAX_SEARCH = 3
 MAX_FILTERS = 6
 LONG_TEXT_LENGTH = 500  # longer VARCHARs are notes and descriptions: not grid material
+GRID_EDIT_TEXT_LENGTH = 100  # text up to this length fits a grid cell's input
+GRID_EDIT_DIGITS = 9  # numbers of up to this many digits are counts, doses, years: editable
 
 _NOT_IN_GRID = {"long_text", "binary", "unsupported"}
 # Name parts, best first: what people type into a search box or read in a link.
@@ -33,6 +35,9 @@ _SEARCH_WORDS = (
     ({"email", "mail", "login", "username"}, 5),
 )
 _DATE_WORDS = ("created", "updated", "modified", "changed", "date", "on", "at", "from")
+# Columns named like these are kept by the system or by triggers, not typed by clerks.
+_SYSTEM_WORDS = frozenset({"created", "updated", "modified", "changed", "inserted", "timestamp"})
+_GRID_EDIT_KINDS = frozenset({"boolean", "date", "datetime"})
 
 HEADER = """\
 # datadesk.yaml: configuration of the datadesk web application.
@@ -52,12 +57,18 @@ TABLES_INTRO = """\
 # A table can also set: help, category, read_only, detail_columns, form_columns,
 # page_size, key, sequence; and per column (under columns:): label, help, flag, widget,
 # read_only, hidden. Column lists use column names; default_sort entries may start
-# with - for descending order.
+# with - for descending order. grid_edit names the grid columns that can be changed in
+# the grid itself (short text, flags, dates, small numbers, references to small tables);
+# remove the ones your clerks should only change through the form.
 """
 
 
-def scaffold_config(catalog: Catalog) -> str:
-    """A commented starter datadesk.yaml for every table and view in ``catalog``."""
+def scaffold_config(catalog: Catalog, small_tables: Collection[str] = frozenset()) -> str:
+    """A commented starter datadesk.yaml for every table and view in ``catalog``.
+
+    ``small_tables`` names the tables with few enough rows for a drop-down; references
+    to them are proposed as grid-editable.
+    """
     views = sum(1 for table in catalog.tables.values() if table.is_view)
     count = _plural(len(catalog.tables) - views, "table") + ", " + _plural(views, "view")
     schema = f"schema {catalog.schema_name}" if catalog.schema_name else "the default schema"
@@ -72,7 +83,7 @@ def scaffold_config(catalog: Catalog) -> str:
     else:
         lines += [*TABLES_INTRO.splitlines(), "tables:"]
         for name in sorted(catalog.tables):
-            lines += ["", *_table_section(catalog.tables[name])]
+            lines += ["", *_table_section(catalog.tables[name], small_tables)]
     return "\n".join(lines) + "\n"
 
 
@@ -96,7 +107,7 @@ def _placeholder(key: str) -> str:
     return "OWNER_NAME" if key == "schema" else "..."
 
 
-def _table_section(table: TableInfo) -> list[str]:
+def _table_section(table: TableInfo, small_tables: Collection[str]) -> list[str]:
     """The block for one table: names, grid settings, key hint and legacy flags."""
     kind = "view" if table.is_view else "table"
     note = ", read-only" if table.is_read_only else ""
@@ -111,6 +122,7 @@ def _table_section(table: TableInfo) -> list[str]:
     body.append(("filters", filter_columns(table)))
     body.append(("default_sort", default_sort(table)))
     body.append(("row_label", row_label(table) or table.row_label))
+    body.append(("grid_edit", grid_edit_columns(table, small_tables)))
     for key, value in body:
         if value:
             lines.append(f"    {key}: {_yaml(value)}")
@@ -150,6 +162,41 @@ def list_columns(table: TableInfo) -> list[str]:
     candidates = [c for c in _visible(table) if c.name not in key and _fits_grid(c)]
     chosen = {c.name for c in sorted(candidates, key=_usefulness)[:room]}
     return key + [c.name for c in candidates if c.name in chosen]
+
+
+def grid_edit_columns(table: TableInfo, small_tables: Collection[str]) -> list[str]:
+    """Grid columns a clerk can sensibly change in place: short text, flags, dates, small
+    numbers and references to small tables; never keys, generated, read-only, long or binary
+    columns, nor columns named like system-kept dates (created, updated...)."""
+    if table.is_read_only:
+        return []
+    chosen = []
+    for name in list_columns(table):
+        column = table.columns[name]
+        if (
+            column.is_primary_key
+            or column.is_generated
+            or column.is_read_only
+            or set(_words(column.name)) & _SYSTEM_WORDS
+        ):
+            continue
+        if column.foreign_key is not None:
+            if column.foreign_key.target_table in small_tables:
+                chosen.append(name)
+        elif _is_short_value(column):
+            chosen.append(name)
+    return chosen
+
+
+def _is_short_value(column: ColumnInfo) -> bool:
+    """Flags, dates, text of a known short length and numbers of a few digits."""
+    if column.kind in _GRID_EDIT_KINDS:
+        return True
+    if column.kind == "text":
+        return column.length is not None and column.length <= GRID_EDIT_TEXT_LENGTH
+    if column.kind in {"integer", "decimal"}:
+        return column.length is not None and column.length <= GRID_EDIT_DIGITS
+    return False
 
 
 def search_columns(table: TableInfo) -> list[str]:

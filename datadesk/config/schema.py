@@ -113,6 +113,8 @@ class TableConfig(StrictModel):
     """Rows per grid page for this table; not set means app.page_size."""
     row_label: str | None = None
     """How a row is named in links and pickers, e.g. '{last_name}, {first_name}'."""
+    grid_edit: tuple[str, ...] = ()
+    """Grid columns that can be edited in the grid itself and set in bulk; empty means none."""
     columns: dict[str, ColumnConfig] = Field(default_factory=dict)
     """Per-column settings, by column name."""
 

@@ -13,10 +13,7 @@ import sqlalchemy as sa
 
 from datadesk.config.schema import TableConfig
 from datadesk.models.catalog import Catalog, TableInfo
-from datadesk.models.grid_query import GridQuery
-
-LIST_SKIP_KINDS = frozenset({"long_text", "binary"})
-DEFAULT_LIST_COLUMNS = 8
+from datadesk.models.grid_query import GridQuery, default_list_columns
 
 
 @dataclass(frozen=True)
@@ -33,9 +30,8 @@ class GridLayout:
     def of(cls, table: TableInfo, config: TableConfig) -> GridLayout:
         """The layout the config gives a table; defaults where the config says nothing."""
         usable = [c for c in table.columns.values() if not c.is_hidden]
-        listed = [c.name for c in usable if c.kind not in LIST_SKIP_KINDS]
         return cls(
-            columns=_pick(config.list_columns, listed[:DEFAULT_LIST_COLUMNS]),
+            columns=_pick(config.list_columns, default_list_columns(table)),
             search=_pick(config.search, [c.name for c in usable if c.is_searchable][:3]),
             filters=_pick(
                 config.filters,

@@ -20,6 +20,8 @@ from datadesk.errors import InvalidInput
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
 
 FILTER_PREFIX = "f."
+LIST_SKIP_KINDS = frozenset({"long_text", "binary"})
+DEFAULT_LIST_COLUMNS = 8
 RANGE_SUFFIXES = (".from", ".to")
 MAX_SEARCH_LENGTH = 200
 
@@ -64,6 +66,13 @@ class GridState:
         if page_size:
             items.append(("page_size", str(page_size)))
         return items
+
+
+def default_list_columns(table: TableInfo) -> list[str]:
+    """The grid's columns when ``list_columns`` is not set: the first eight that are shown,
+    not long text and not binary."""
+    shown = [c.name for c in table.columns.values() if not c.is_hidden]
+    return [n for n in shown if table.columns[n].kind not in LIST_SKIP_KINDS][:DEFAULT_LIST_COLUMNS]
 
 
 def filter_kind(column: ColumnInfo) -> str:
@@ -285,13 +294,7 @@ class GridQuery:
 
     def count_statement(self, state: GridState, cap: int) -> sa.Select[Any]:
         """COUNT over at most cap+1 matching rows, so a huge table never forces a full count."""
-        t = self.table.table
-        inner = sa.select(sa.literal(1).label("one")).select_from(t)
-        clauses = self.where_clauses(state)
-        if clauses:
-            inner = inner.where(*clauses)
-        sub = inner.limit(cap + 1).subquery("capped")
-        return sa.select(sa.func.count()).select_from(sub)
+        return capped_count(self.table.table, self.where_clauses(state), cap)
 
     def key_condition(self, key_values: Sequence[Any]) -> sa.ColumnElement[bool]:
         """WHERE term selecting one row by its key values (in primary-key order)."""
@@ -348,6 +351,17 @@ class _LabelJoin:
     alias: Any
     target_key_db_name: str
     label_columns: tuple[tuple[str, str], ...]
+
+
+def capped_count(
+    table: sa.Table, where: Sequence[sa.ColumnElement[bool]], cap: int
+) -> sa.Select[Any]:
+    """COUNT of the rows matching ``where``, counting at most cap+1 of them: one more than
+    ``cap`` says "more", without a full count of a huge table."""
+    inner = sa.select(sa.literal(1).label("one")).select_from(table)
+    if where:
+        inner = inner.where(*where)
+    return sa.select(sa.func.count()).select_from(inner.limit(cap + 1).subquery("capped"))
 
 
 def key_condition(table: TableInfo, key_values: Sequence[Any]) -> sa.ColumnElement[bool]:

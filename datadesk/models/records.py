@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,6 +40,10 @@ class RecordStore:
         self.listeners: list[WriteListener] = []
 
     def _committed(self, table: TableInfo) -> None:
+        self.notify_committed(table)
+
+    def notify_committed(self, table: TableInfo) -> None:
+        """Tell the listeners (cached counts and drop-downs) that a table's rows changed."""
         for listener in self.listeners:
             listener(table.name)
 
@@ -46,6 +51,12 @@ class RecordStore:
         """A plain connection for reads (cheaper than a Session when no object is loaded)."""
         bind = self.session_factory.kw["bind"]
         return bind.connect()
+
+    def transaction(self) -> AbstractContextManager[sa.Connection]:
+        """A connection in a transaction: committed when the block ends, rolled back when it
+        raises (for writes that go through Core rather than mapped objects)."""
+        bind: sa.Engine = self.session_factory.kw["bind"]
+        return bind.begin()
 
     def get(self, table: TableInfo, key: Sequence[Any]) -> Any | None:
         """Load one mapped object by key values, or None."""
@@ -168,28 +179,37 @@ def row_values(table: TableInfo, obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name, None) for name in table.columns}
 
 
+def changed_since(
+    current: Mapping[str, Any], expected: Mapping[str, Any] | None
+) -> dict[str, list[Any]]:
+    """{column: [value the user loaded, value now]} for each expected column that changed."""
+    if expected is None:
+        return {}
+    shared = [k for k in expected if k in current]
+    return diff({k: expected[k] for k in shared}, {k: current[k] for k in shared})
+
+
 def _check_expected(
     table: TableInfo, current: Mapping[str, Any], expected: Mapping[str, Any] | None
 ) -> None:
     """RowConflict when a column no longer holds the value the user loaded."""
-    if expected is None:
-        return
-    shared = [k for k in expected if k in current]
-    changed = diff({k: expected[k] for k in shared}, {k: current[k] for k in shared})
+    changed = changed_since(current, expected)
     if changed:
-        raise RowConflict(_conflict_message(table, changed))
+        raise RowConflict(
+            f"{table.label}: someone else changed this row after you opened it ("
+            + conflict_details(table, changed)
+            + "). Nothing was saved: reopen the row, check the new values and make your change "
+            "again."
+        )
 
 
-def _conflict_message(table: TableInfo, changed: Mapping[str, list[Any]]) -> str:
+def conflict_details(table: TableInfo, changed: Mapping[str, list[Any]]) -> str:
+    """What changed under the user: "Lot: 'A1' is now 'B2'; ..." (at most eight columns)."""
     parts = []
     for name, (yours, now) in list(changed.items())[:8]:
         label = table.columns[name].label if name in table.columns else name
         parts.append(f"{label}: '{_short(yours)}' is now '{_short(now)}'")
-    return (
-        f"{table.label}: someone else changed this row after you opened it ("
-        + "; ".join(parts)
-        + "). Nothing was saved: reopen the row, check the new values and make your change again."
-    )
+    return "; ".join(parts)
 
 
 def _short(value: Any) -> str:
@@ -247,6 +267,11 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 
 def describe_db_error(exc: sa_exc.DBAPIError, table: TableInfo) -> str:
     """Turn a driver error into one line naming the table and, when known, column and value."""
+    return f"{table.label}: {explain_db_error(exc, table)[0]}"
+
+
+def explain_db_error(exc: sa_exc.DBAPIError, table: TableInfo) -> tuple[str, str | None]:
+    """(what the database refused, the column it names when the driver reports one)."""
     text = str(exc.orig) if exc.orig is not None else str(exc)
     for pattern, template in _PATTERNS:
         match = pattern.search(text)
@@ -255,6 +280,10 @@ def describe_db_error(exc: sa_exc.DBAPIError, table: TableInfo) -> str:
         groups = match.groups()
         first = groups[0] if groups else ""
         col = table.columns.get(first.lower()) if first else None
+        if col is None and first:
+            col = next(
+                (c for c in table.columns.values() if c.db_name.lower() == first.lower()), None
+            )
         message = template.format(
             col=col.label if col else first,
             value=groups[1] if len(groups) > 1 else "",
@@ -262,8 +291,8 @@ def describe_db_error(exc: sa_exc.DBAPIError, table: TableInfo) -> str:
             len=first,
             name=first,
         )
-        return f"{table.label}: {message}"
-    return f"{table.label}: the database refused the change ({text.splitlines()[0][:160]})"
+        return message, col.name if col is not None and "{col}" in template else None
+    return f"the database refused the change ({text.splitlines()[0][:160]})", None
 
 
 def _key_text(key: Sequence[Any]) -> str:

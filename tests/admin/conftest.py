@@ -141,6 +141,16 @@ def client(app_factory: Any) -> Iterator[SignedInClient]:
         yield test_client
 
 
+@pytest.fixture
+def scratch(demo_db_url: str) -> Iterator[Any]:
+    """Make rows in the shared demo database for one test; they are deleted afterwards."""
+    from tests.admin.grid_forms import Scratch
+
+    made = Scratch(demo_db_url)
+    yield made
+    made.remove()
+
+
 def cell_texts(html: str) -> list[str]:
     """Text of every <td> of a page, tags stripped (for asserting grid content)."""
     return [

@@ -1,4 +1,5 @@
-"""Every demo role x every table x the list, detail, create, edit, delete and lookup endpoints.
+"""Every demo role x every table x the list, detail, create, edit, delete, lookup, editable
+grid and bulk set endpoints.
 
 The expected answer of each cell is computed from datadesk.yaml's grants by the policy, and the
 HTTP answer must agree on every path: a page is served exactly when the action is granted (and
@@ -50,6 +51,15 @@ def test_every_table_and_endpoint_agrees_with_the_policy(as_user: Any, username:
         expect(f"/admin/{identity}/list", access.can("list"))
         expect(f"/admin/{identity}/lookup?q=a", access.can("list"))
         expect(f"/admin/{identity}/create", access.can("create") and view.can_create)
+        grid_edit = access.can("list") and view.permissions(access)["grid_edit"]
+        expect(f"/admin/{identity}/grid", grid_edit)
+        if grid_edit:
+            column = access.writable_columns(view.grid_edit_fields, "edit")[0]
+            expect(f"/admin/{identity}/bulk-set?rows=all&column={column}", True)
+            crafted = client.get(f"/admin/{identity}/bulk-set?rows=all&column=salary")
+            assert crafted.status_code == 400, (username, identity)
+        else:
+            expect(f"/admin/{identity}/bulk-set?rows=all&column=x", False)
         if key is not None:
             expect(f"/admin/{identity}/details/{key}", access.can("view"))
             expect(f"/admin/{identity}/edit/{key}", access.can("edit") and view.can_edit)

@@ -96,6 +96,44 @@ def test_composite_key_sorts_by_date(legacy_catalog: Catalog) -> None:
     assert immunization.default_sort == ("-given_date",)
 
 
+def test_grid_edit_proposes_short_values_flags_dates_and_small_references(
+    legacy_catalog: Catalog,
+) -> None:
+    tables = parse_config(scaffold_config(legacy_catalog, {"department"})).tables
+    staff = tables["staff"]
+    assert staff.list_columns is not None
+    # Never the key; never e-mail (200 characters); the reference to a small table, yes.
+    assert staff.grid_edit == ("personal_no", "last_name", "first_name", "department_id", "active")
+    assert set(staff.grid_edit) <= set(staff.list_columns)
+    assert tables["immunization"].grid_edit == ("given_date", "valid")  # the key is 3 columns
+    assert tables["department"].grid_edit == ("code", "name")
+    assert tables["v_staff_overview"].grid_edit == ()  # a view is read-only
+    # Without knowing which tables are small, references stay out of the grid.
+    unknown = parse_config(scaffold_config(legacy_catalog)).tables["staff"]
+    assert "department_id" not in unknown.grid_edit
+
+
+def test_grid_edit_leaves_out_generated_read_only_and_system_kept_columns(
+    empty_catalog: Catalog,
+) -> None:
+    add_table(
+        empty_catalog,
+        "visit",
+        [
+            col("visit_id", "integer", is_generated=True),
+            col("room", "text", length=10),
+            col("fee", "decimal", length=8, scale=2),
+            col("total", "decimal", length=12, scale=2),
+            col("code", "text", length=4, is_read_only=True),
+            col("created_date", "datetime"),
+            col("seen", "boolean"),
+        ],
+        key=["visit_id"],
+    )
+    visit = parse_config(scaffold_config(empty_catalog)).tables["visit"]
+    assert visit.grid_edit == ("room", "fee", "seen")
+
+
 def test_view_gets_a_commented_key_hint(legacy_catalog: Catalog) -> None:
     text = scaffold_config(legacy_catalog)
     block = text.split("  v_staff_overview:")[1]
@@ -236,14 +274,21 @@ def test_scaffold_of_the_reflected_demo_schema_is_clean(fresh_db_url: str) -> No
     from datadesk.demo.build import build_demo
     from datadesk.models.engine import create_db_engine
     from datadesk.models.reflection import find_config_problems, reflect_catalog
+    from datadesk.models.table_sizes import referenced_tables, small_tables
 
     engine = create_db_engine(fresh_db_url)
     try:
         build_demo(engine, immunizations=50)
         catalog = reflect_catalog(engine, Config(), cache_dir=None)
+        small = small_tables(engine, catalog, referenced_tables(catalog), 200)
     finally:
         engine.dispose()
-    config = parse_config(scaffold_config(catalog))
+    config = parse_config(scaffold_config(catalog, small))
     assert set(config.tables) == set(catalog.tables)
     assert find_config_problems(config, catalog) == []
     assert config.tables["staff"].row_label == "{last_name}, {first_name}"
+    # Vaccines fit a drop-down, staff (2,000 rows) does not: only the first is proposed.
+    assert "vaccines" in small and "staff" not in small
+    proposed = config.tables["immunizations"].grid_edit
+    assert {"vaccine_code", "verified", "admin_date", "lot_number"} <= set(proposed)
+    assert not {"imm_id", "staff_id", "student_id"} & set(proposed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import shutil
 import subprocess
@@ -11,6 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.admin.grid_forms import grid_fields, submit
 from tests.e2e.conftest import Session
 
 pytestmark = pytest.mark.e2e
@@ -112,3 +115,33 @@ def test_export_link_downloads_the_filtered_rows_in_w3m(
     codes = {row[header.index("Vaccine (key)")] for row in data}
     dates = [row[header.index("Given on")] for row in data]
     assert codes == {"HEPB"} and len(data) > 10 and dates == sorted(dates, reverse=True)
+
+
+def test_grid_edit_form_reads_and_saves_in_w3m(
+    served: str, session: Session, tmp_path: Path
+) -> None:
+    grid = f"{served}/admin/immunizations/grid?sort=imm_id&page_size=25"
+    text = w3m_dump(grid, session)
+    assert "Edit Immunizations (2,000 rows)" in text and "Save changes" in text
+    first = next(line for line in text.splitlines() if re.match(r"\[ \]\s+View\s+1\s", line))
+    assert re.search(r"\[\d{4}-\d\d-\d\d\s*\]", first)  # a date input, filled in
+    assert "[*]" in first or "[ ]" in first.split("View")[1]  # the Verified check box
+    # What w3m submits: every field of the grid form as loaded, with the user's typing.
+    html = session.client.get(grid).text
+    fields = grid_fields(html).fields
+    lot = "W3M" + uuid.uuid4().hex[:6].upper()
+    body = tmp_path / "grid.txt"
+    body.write_text(urlencode(submit(fields, {"r0-lot_number": lot, "action": "save"})))
+    w3m_dump(grid, session, body)
+    assert_saved_by_grid(session, 1, lot)
+
+
+def assert_saved_by_grid(session: Session, imm_id: int, lot: str) -> None:
+    """The row shows the new lot number, and the audit log has it from the grid."""
+    details = session.client.get(f"/admin/immunizations/details/{imm_id}").text
+    assert lot in details
+    audit = session.client.get(
+        "/admin/audit/export.csv", params={"table": "immunizations", "key": imm_id}
+    )
+    changes = list(csv.DictReader(io.StringIO(audit.text)))
+    assert {"source": "grid", "column": "lot_number", "after": lot}.items() <= changes[-1].items()

@@ -187,3 +187,52 @@ def test_formula_columns_of_exports_must_exist() -> None:
         "exports.allow_formulas.staff: no such column 'last_nam' (did you mean 'last_name'?)",
         "exports.allow_formulas.staf: no such table (did you mean 'staff'?)",
     ]
+
+
+def test_grid_edit_names_writable_grid_columns() -> None:
+    assert problems({"tables": {"staff": {"grid_edit": ["LAST_NAME", "dept_id", "salary"]}}}) == []
+    result = problems(
+        {
+            "tables": {
+                "staff": {
+                    "list_columns": ["staff_id", "last_name", "dept_id"],
+                    "grid_edit": ["last_nme", "staff_id", "salary", "dept_id", "DEPT_ID"],
+                    "columns": {"dept_id": {"read_only": True}},
+                },
+                "dept": {"read_only": True, "grid_edit": ["dept_name"]},
+            }
+        }
+    )
+    assert result == [
+        "tables.staff.grid_edit[0]: no such column 'last_nme' (did you mean 'last_name'?)",
+        "tables.staff.grid_edit[1]: staff_id cannot be edited in the grid: it is part of the key",
+        "tables.staff.grid_edit[2]: salary cannot be edited in the grid: not a column of the "
+        "grid; add it to list_columns",
+        "tables.staff.grid_edit[3]: dept_id cannot be edited in the grid: it is read-only",
+        "tables.staff.grid_edit[4]: dept_id cannot be edited in the grid: it is read-only",
+        "tables.dept.grid_edit: dept is read-only, so nothing can be edited in its grid",
+    ]
+
+
+def test_grid_edit_refuses_hidden_long_and_key_less_columns() -> None:
+    result = problems(
+        {
+            "tables": {
+                "staff": {
+                    "grid_edit": ["last_name", "last_name", "salary"],
+                    "columns": {"salary": {"hidden": True}},
+                },
+                "audit_log": {"grid_edit": ["what"]},
+            }
+        }
+    )
+    assert result == [
+        "tables.staff.grid_edit[1]: last_name cannot be edited in the grid: listed twice",
+        "tables.staff.grid_edit[2]: salary cannot be edited in the grid: it is hidden",
+        "tables.audit_log.grid_edit: audit_log is read-only, so nothing can be edited in its grid",
+    ]
+    keyed = problems({"tables": {"audit_log": {"key": ["at"], "grid_edit": ["what"]}}})
+    assert keyed == [
+        "tables.audit_log.grid_edit[0]: what cannot be edited in the grid: long text is "
+        "edited in the form, not in the grid"
+    ]

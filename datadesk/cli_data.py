@@ -84,20 +84,19 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         actor = acting_user(runtime, args.as_user)
         service = runtime.imports
         profile = service.profile(args.profile)
-        job_id = service.start(
-            actor=actor,
-            profile=profile,
-            profile_name=args.profile,
-            file_name=path.name,
-            content=path.read_bytes(),
-            channel="cli",
+        # Read where it lies: a big migration's file is neither copied nor kept in the database.
+        job_id = service.start_file(
+            actor=actor, profile=profile, profile_name=args.profile, path=path, channel="cli"
         )
         with _ProgressBar(path.name) as bar:
-            job, report = service.run(job_id, actor, commit=not args.dry_run, progress=bar.update)
-        if args.errors:
-            content = service.jobs.file(job_id, "errors")
-            if content is not None:
-                Path(args.errors).write_bytes(content)
+            job, report = service.run(
+                job_id,
+                actor,
+                commit=not args.dry_run,
+                progress=bar.update,
+                path=path,
+                errors_out=Path(args.errors) if args.errors else None,
+            )
         _print_summary(job, report, args)
         failed = bool(job.message) or bool(job.problem_count) or job.status == "failed"
         return 1 if failed else 0

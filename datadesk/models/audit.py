@@ -18,7 +18,23 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from datadesk.models.app_tables import ROW_KEY_LENGTH, AppTables, to_db_time
+from datadesk.models.bulk import BulkInsert
 from datadesk.models.catalog import TableInfo
+
+# One encoder for every entry: json.dumps with options builds a new encoder on each call.
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+_ENTRY_COLUMNS = (
+    "occurred_at",
+    "username",
+    "source",
+    "table_name",
+    "row_key",
+    "action",
+    "changes",
+    "job_id",
+    "reverted_entry_id",
+    "address",
+)
 
 
 @dataclass(frozen=True)
@@ -115,7 +131,7 @@ class AuditLog:
                         "table_name": table.name,
                         "row_key": row_key_text(key),
                         "action": action,
-                        "changes": json.dumps(changed, ensure_ascii=False, sort_keys=True),
+                        "changes": _encode(changed),
                         "job_id": context.job_id,
                         "reverted_entry_id": context.reverted_entry_id,
                         "address": context.address,
@@ -123,4 +139,43 @@ class AuditLog:
                 )
         if entries:
             session.execute(sa.insert(self.table), entries)
+        return len(entries)
+
+    def record_created(
+        self,
+        conn: sa.Connection,
+        context: AuditContext,
+        table: TableInfo,
+        names: Sequence[str],
+        created: Sequence[tuple[Sequence[Any], Sequence[Any]]],
+    ) -> int:
+        """Add one "create" entry per (key, values in ``names`` order) in the caller's
+        transaction, with the database's bulk insert; the number of entries written.
+
+        The entries are those ``record_many`` writes for ``("create", key, None, values)``:
+        every non-blank value as [null, value]. Made for imports of many rows, where the
+        general diff of a row against nothing would cost more than writing it.
+        """
+        now = to_db_time(dt.datetime.now(dt.UTC))
+        order = sorted(range(len(names)), key=names.__getitem__)
+        named = [(names[i], i) for i in order]
+        entries = []
+        for key, values in created:
+            changes = {n: [None, jsonable(values[i])] for n, i in named if values[i] is not None}
+            if changes:
+                entries.append(
+                    (
+                        now,
+                        context.username,
+                        context.source,
+                        table.name,
+                        row_key_text(key),
+                        "create",
+                        _encode(changes),
+                        context.job_id,
+                        context.reverted_entry_id,
+                        context.address,
+                    )
+                )
+        BulkInsert(conn, self.table, _ENTRY_COLUMNS).write(entries)
         return len(entries)

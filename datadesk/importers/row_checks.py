@@ -124,16 +124,15 @@ class RowChecks:
             if heading is None:
                 raw = [None] * len(batch)
             else:
-                pick = itemgetter(heading.index)
-                raw = [pick(values) for values in padded]
+                raw = list(map(itemgetter(heading.index), padded))
             names.append(target.column.name)
             columns.append(self._convert_column(target, raw, batch, problems))
         for name, value in self.constants.items():
             names.append(name)
             columns.append([value] * len(batch))
         rows = [
-            ImportRow(source, dict(zip(names, values, strict=True)))
-            for source, values in zip(batch, zip(*columns, strict=True), strict=True)
+            ImportRow(source, dict(zip(names, values)))  # noqa: B905 (columns are as long as the batch)
+            for source, values in zip(batch, zip(*columns))  # noqa: B905
         ]
         for position, found in problems.items():
             rows[position].problems.extend(found)
@@ -146,12 +145,12 @@ class RowChecks:
         batch: list[SourceRow],
         problems: dict[int, list[CellProblem]],
     ) -> list[Any]:
-        convert = target.convert
         try:
-            return [convert(value) for value in raw]
+            return list(map(target.convert, raw))
         except ValueProblem:
             pass
         converted: list[Any] = []
+        convert = target.convert
         for position, value in enumerate(raw):
             try:
                 converted.append(convert(value))
@@ -349,7 +348,12 @@ def _has_default(column: sa.Column[Any]) -> bool:
 
 def _match_key(key: tuple[Any, ...] | None) -> tuple[Any, ...]:
     """A key as compared between the file and the database (types normalized)."""
+    if key is not None and len(key) == 1 and type(key[0]) in _PLAIN:
+        return key  # jsonable keeps ints and text as they are
     return tuple(jsonable(part) for part in key or ())
+
+
+_PLAIN = frozenset({int, str})
 
 
 def key_text(key: Sequence[Any] | None) -> str:

@@ -29,7 +29,6 @@ from datadesk.errors import (
     UnreadableFile,
 )
 from datadesk.importers.engine import ImportRun
-from datadesk.importers.error_workbook import write_error_workbook
 from datadesk.importers.jobs import ERRORS, UPLOAD, Job, JobStore, this_runner
 from datadesk.importers.readers import detect_format, open_profile_sheet
 from datadesk.importers.report import ImportReport
@@ -327,6 +326,9 @@ class ImportService:
         unless it is larger than an upload may be (a note then says so)."""
         if not report.problems:
             return None
+        # openpyxl is loaded only when a run has problems to mark (it costs start-up time).
+        from datadesk.importers.error_workbook import write_error_workbook
+
         suffix = ".xlsm" if job.file_format == "xlsm" else ".xlsx"
         with tempfile.TemporaryDirectory(prefix="datadesk-errors-") as folder:
             written = out or Path(folder) / f"errors{suffix}"

@@ -127,10 +127,11 @@ class RowWriter:
             bulk = self._bulk.get(tuple(names))
             if bulk is None:
                 db_names = [self.table.columns[n].db_name for n in names]
-                bulk = self._bulk[tuple(names)] = BulkInsert(self.conn, self.t, db_names)
+                bulk = self._bulk[tuple(names)] = BulkInsert(self.t, db_names, self.conn.dialect)
             pick = itemgetter(*names) if len(names) > 1 else None
             bulk.write(
-                [pick(r.values) if pick else (r.values[names[0]],) for r in rows]  # type: ignore[misc]
+                self.conn,
+                [pick(r.values) if pick else (r.values[names[0]],) for r in rows],  # type: ignore[misc]
             )
             return [[row.values.get(n) for n in self.primary_key] for row in rows]
         pk = [self.t.c[self.table.columns[n].db_name] for n in self.primary_key]

@@ -21,11 +21,11 @@ Processor = Callable[[Any], Any]
 
 
 class BulkInsert:
-    """Inserts rows (tuples of values in ``columns`` order) into ``table`` on one connection."""
+    """Inserts rows (tuples of values in ``columns`` order) into ``table``: the statement and
+    the bind processing are prepared once for a dialect, ``write`` runs them on a connection."""
 
-    def __init__(self, conn: sa.Connection, table: sa.Table, columns: Sequence[str]) -> None:
-        dialect = conn.dialect
-        self.conn = conn
+    def __init__(self, table: sa.Table, columns: Sequence[str], dialect: sa.Dialect) -> None:
+        self.dialect = dialect
         self.table = table
         self.columns = list(columns)
         found = [table.c[name] for name in self.columns]
@@ -56,17 +56,17 @@ class BulkInsert:
         columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
         for index, process in enumerate(self.processors):
             if process is not None:
-                columns[index] = [process(v) for v in columns[index]]
+                columns[index] = _processed(process, columns[index])
         return list(zip(*columns, strict=True))
 
-    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+    def write(self, conn: sa.Connection, rows: Sequence[Sequence[Any]]) -> None:
         """Insert the rows; DBAPIError when the database refuses one (nothing is then known to
         be written: the caller rolls back to its savepoint)."""
         if not rows:
             return
         prepared = self.prepare(rows)
         if self.uses_copy:
-            self._copy(prepared)
+            self._copy(conn, prepared)
             return
         params: list[Any]
         if self.named:
@@ -76,12 +76,12 @@ class BulkInsert:
             params = [tuple(row[i] for i in order) for row in prepared]
         else:
             params = [tuple(row) for row in prepared]
-        self.conn.exec_driver_sql(self.sql, params)
+        conn.exec_driver_sql(self.sql, params)
 
-    def _copy(self, rows: Sequence[Sequence[Any]]) -> None:
-        dialect = self.conn.dialect
+    def _copy(self, conn: sa.Connection, rows: Sequence[Sequence[Any]]) -> None:
+        dialect = conn.dialect
         dbapi_error = dialect.loaded_dbapi.Error
-        cursor = self.conn.connection.cursor()
+        cursor = conn.connection.cursor()
         try:
             with cursor.copy(self.sql) as copy:  # type: ignore[attr-defined]
                 for row in rows:
@@ -92,3 +92,17 @@ class BulkInsert:
             ) from error
         finally:
             cursor.close()
+
+
+def _processed(process: Processor, values: Sequence[Any]) -> list[Any]:
+    """``process`` applied to every value; once per distinct value when there are few (flags,
+    codes, one timestamp for every row) and they are of one type (1, 1.0 and True hash alike
+    but may be bound differently)."""
+    try:
+        distinct = set(values)
+    except TypeError:  # unhashable values: processed one by one
+        return [process(v) for v in values]
+    if len(distinct) * 4 > len(values) or len({type(v) for v in distinct} - {type(None)}) > 1:
+        return [process(v) for v in values]
+    done = {value: process(value) for value in distinct}
+    return [done[v] for v in values]

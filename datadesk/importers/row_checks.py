@@ -209,7 +209,7 @@ class RowChecks:
             if row.problems:
                 continue
             values = row.values
-            key = tuple(values.get(n) for n in names)
+            key = tuple([values.get(n) for n in names])
             if None in key:
                 row.problems.append(
                     self.row_problem(row, "a key column is blank: " + self._key_labels())

@@ -82,60 +82,78 @@ class RowWriter:
 
     def _write_all(self, inserts: list[ImportRow], updates: list[ImportRow]) -> None:
         if inserts:
-            keys = self._insert(inserts)
-            values = itemgetter(*self.mapped) if len(self.mapped) > 1 else None
-            created = [
-                (key, values(row.values) if values else (row.values[self.mapped[0]],))
-                for row, key in zip(inserts, keys, strict=True)
-            ]
+            values = [row.values for row in inserts]
+            after = list(map(self._mapped_of, values))  # tuples in mapped order
+            keys = self._insert(values, after)
+            created = list(zip(keys, after, strict=True))
             self.audit_log.record_created(self.conn, self.audit, self.table, self.mapped, created)
-            for row, (key, after) in zip(inserts, created, strict=True):
+            for row, (key, values_after) in zip(inserts, created, strict=False):
                 if len(self.report.samples) >= MAX_SAMPLES:
                     break
-                self._sample(row, "insert", key, None, dict(zip(self.mapped, after, strict=True)))
+                self._sample(
+                    row, "insert", key, None, dict(zip(self.mapped, values_after, strict=True))
+                )
         if updates:
             self._update(updates)
             audit_rows: list[tuple[str, Sequence[Any], Mapping[str, Any], Mapping[str, Any]]] = []
             for row in updates:
                 assert row.before is not None
                 key = [row.before[n] for n in self.primary_key]
-                after = {**row.before, **row.values}
-                audit_rows.append(("update", key, row.before, after))
-                self._sample(row, "update", key, row.before, after)
+                after_row = {**row.before, **row.values}
+                audit_rows.append(("update", key, row.before, after_row))
+                self._sample(row, "update", key, row.before, after_row)
             self.audit_log.record_many(self.conn, self.audit, self.table, audit_rows)
 
-    def _insert(self, rows: list[ImportRow]) -> list[Sequence[Any]]:
-        """Insert rows; the primary key of each, in order. Rows are grouped by the defaulted
-        columns they leave out (one statement needs the same columns in every row)."""
-        groups: dict[tuple[str, ...], list[int]] = {}
-        if self.defaulted:
-            for position, row in enumerate(rows):
-                left_out = tuple(n for n in self.defaulted if row.values.get(n) is None)
+    def _mapped_of(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(values[n] for n in self.mapped)
+
+    def _insert(
+        self, values: list[dict[str, Any]], after: list[tuple[Any, ...]]
+    ) -> list[Sequence[Any]]:
+        """Insert rows (their values, and the same in mapped order); the primary key of each,
+        in order. Rows are grouped by the defaulted columns they leave blank (one statement
+        needs the same columns in every row)."""
+        groups: dict[tuple[str, ...], list[int]] = {(): list(range(len(values)))}
+        blank = [n for n in self.defaulted if None in map(itemgetter(n), values)]
+        if blank:
+            groups = {}
+            for position, row in enumerate(values):
+                left_out = tuple(n for n in blank if row[n] is None)
                 groups.setdefault(left_out, []).append(position)
-        else:
-            groups[()] = list(range(len(rows)))
-        keys: list[Sequence[Any]] = [()] * len(rows)
+        keys: list[Sequence[Any]] = [()] * len(values)
         for left_out, positions in groups.items():
-            names = [n for n in self.mapped if n not in left_out]
-            found = self._insert_group([rows[i] for i in positions], names)
+            if not left_out:
+                rows = after if len(positions) == len(after) else [after[i] for i in positions]
+                found = self._insert_group(rows, self.mapped)
+            else:
+                names = [n for n in self.mapped if n not in left_out]
+                picked = [tuple(values[i][n] for n in names) for i in positions]
+                found = self._insert_group(picked, names)
+            if found is None:  # keys given in the file
+                key_of = self._key_of
+                found = [key_of(values[i]) for i in positions]
             for position, key in zip(positions, found, strict=True):
                 keys[position] = key
         return keys
 
-    def _insert_group(self, rows: list[ImportRow], names: list[str]) -> list[Sequence[Any]]:
+    def _key_of(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(values.get(n) for n in self.primary_key)
+
+    def _insert_group(
+        self, rows: list[tuple[Any, ...]], names: list[str]
+    ) -> list[Sequence[Any]] | None:
+        """Insert rows (tuples in ``names`` order); the generated keys, None when the rows
+        hold their keys."""
         if not self.generated_key:
             bulk = self._bulk.get(tuple(names))
             if bulk is None:
                 db_names = [self.table.columns[n].db_name for n in names]
                 bulk = self._bulk[tuple(names)] = BulkInsert(self.t, db_names, self.conn.dialect)
-            pick = itemgetter(*names) if len(names) > 1 else None
-            bulk.write(
-                self.conn,
-                [pick(r.values) if pick else (r.values[names[0]],) for r in rows],  # type: ignore[misc]
-            )
-            return [[row.values.get(n) for n in self.primary_key] for row in rows]
+            bulk.write(self.conn, rows)
+            return None
         pk = [self.t.c[self.table.columns[n].db_name] for n in self.primary_key]
-        params = [{self.table.columns[n].db_name: row.values.get(n) for n in names} for row in rows]
+        db_names = [self.table.columns[n].db_name for n in names]
+        params = [dict(zip(db_names, row, strict=True)) for row in rows]
         result = self.conn.execute(
             self.t.insert().returning(*pk, sort_by_parameter_order=True), params
         )

@@ -155,11 +155,11 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ensure_demo_users(settings: Settings) -> None:
     """The embedded demo gets one user per demo role (password in the README)."""
-    from datadesk.cli_users import _user_store
+    from datadesk.cli_users import _user_store, cli_audit_context
     from datadesk.demo.users import DEMO_PASSWORD, ensure_demo_users
 
     with _user_store(settings) as store:
-        created = ensure_demo_users(store)
+        created = ensure_demo_users(store, cli_audit_context())
     if created:
         print(f"datadesk: demo users {', '.join(created)} (password {DEMO_PASSWORD})")
 

@@ -8,12 +8,12 @@ command acts with full rights as ``system:<login name>``. Changes are audited un
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datadesk.auth.actor import ADMIN_ROLE, Actor
+from datadesk.cli_users import login_name
 from datadesk.errors import AccessDenied, InvalidInput
 from datadesk.settings import Settings
 
@@ -56,18 +56,11 @@ def _as_option(parser: argparse.ArgumentParser) -> None:
 def acting_user(runtime: Runtime, username: str | None) -> Actor:
     """The actor of a CLI command: the named active user, or full rights as system:<login>."""
     if username is None:
-        return Actor(f"system:{_login_name()}", frozenset({ADMIN_ROLE}))
+        return Actor(f"system:{login_name()}", frozenset({ADMIN_ROLE}))
     actor = runtime.directory.load(username)
     if actor is None:
         raise AccessDenied(f"--as {username}: no active datadesk user of that name")
     return actor
-
-
-def _login_name() -> str:
-    try:
-        return getpass.getuser()[:60]
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:

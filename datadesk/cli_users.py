@@ -18,8 +18,10 @@ from datadesk.errors import InvalidInput, NotFound
 from datadesk.settings import Settings
 
 if TYPE_CHECKING:
-    from datadesk.auth.users import User, UserStore
+    from datadesk.auth.accounts import User
+    from datadesk.auth.users import UserStore
     from datadesk.config.schema import Config
+    from datadesk.models.audit import AuditContext
 
 CONFIG_HELP = "path to datadesk.yaml (default: $DATADESK_CONFIG)"
 
@@ -98,6 +100,7 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
             email=args.email,
             roles=roles,
             attributes=attributes,
+            audit=cli_audit_context(),
         )
     print(f"datadesk: created user {user.username}")
     return 0
@@ -115,7 +118,9 @@ def cmd_users_passwd(args: argparse.Namespace, settings: Settings) -> int:
     """Set a user's password."""
     with _user_store(settings) as store:
         user = _existing(store, args.username)
-        store.set_password(user.username, _read_password(args.password_stdin))
+        store.set_password(
+            user.username, _read_password(args.password_stdin), audit=cli_audit_context()
+        )
     print(f"datadesk: password of {user.username} changed")
     return 0
 
@@ -124,7 +129,7 @@ def cmd_users_disable(args: argparse.Namespace, settings: Settings) -> int:
     """Stop a user from signing in."""
     with _user_store(settings) as store:
         user = _existing(store, args.username)
-        store.disable(user.username)
+        store.disable(user.username, audit=cli_audit_context())
     print(f"datadesk: disabled user {user.username}")
     return 0
 
@@ -133,7 +138,7 @@ def cmd_users_enable(args: argparse.Namespace, settings: Settings) -> int:
     """Let a disabled user sign in again."""
     with _user_store(settings) as store:
         user = _existing(store, args.username)
-        store.enable(user.username)
+        store.enable(user.username, audit=cli_audit_context())
     print(f"datadesk: enabled user {user.username}")
     return 0
 
@@ -142,14 +147,15 @@ def ensure_admin_user(settings: Settings, config: Config) -> None:
     """Create user admin when missing; print a generated password exactly once."""
     from datadesk.auth.users import UserStore
     from datadesk.models.app_tables import app_tables
+    from datadesk.models.audit import AuditLog
     from datadesk.models.engine import create_db_engine
 
     engine = create_db_engine(settings.database_url)
     try:
         tables = app_tables(config.app_tables.prefix, config.app_tables.schema_name)
-        store = UserStore(engine, tables, config.auth)
+        store = UserStore(engine, tables, config.auth, audit_log=AuditLog(tables))
         try:
-            password = store.ensure_admin(settings.admin_password)
+            password = store.ensure_admin(settings.admin_password, audit=cli_audit_context())
         except InvalidInput as error:
             if settings.admin_password is None:
                 raise
@@ -162,6 +168,21 @@ def ensure_admin_user(settings: Settings, config: Config) -> None:
         print("datadesk: created user admin with the password from DATADESK_ADMIN_PASSWORD")
     else:
         print(f"datadesk: created user admin with password {password} (shown once)")
+
+
+def login_name() -> str:
+    """The operating-system user running the command (for audit entries of CLI changes)."""
+    try:
+        return getpass.getuser()[:60]
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def cli_audit_context() -> AuditContext:
+    """Audit context of changes made by a CLI command without ``--as``: system:<login>."""
+    from datadesk.models.audit import AuditContext
+
+    return AuditContext(f"system:{login_name()}", "cli")
 
 
 def format_users(users: list[User]) -> str:
@@ -193,6 +214,7 @@ def _user_store(settings: Settings) -> Iterator[UserStore]:
     from datadesk.auth.users import UserStore
     from datadesk.config.loader import load_config
     from datadesk.models.app_tables import app_tables
+    from datadesk.models.audit import AuditLog
     from datadesk.models.engine import check_connection, create_db_engine
     from datadesk.models.migrations import require_current_schema
 
@@ -202,7 +224,13 @@ def _user_store(settings: Settings) -> Iterator[UserStore]:
         check_connection(engine)
         require_current_schema(engine, config.app_tables)
         tables = app_tables(config.app_tables.prefix, config.app_tables.schema_name)
-        yield UserStore(engine, tables, config.auth, known_roles=config.roles.keys())
+        yield UserStore(
+            engine,
+            tables,
+            config.auth,
+            known_roles=config.roles.keys(),
+            audit_log=AuditLog(tables),
+        )
     finally:
         engine.dispose()
 

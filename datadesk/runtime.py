@@ -63,10 +63,11 @@ def open_runtime(settings: Settings, *, refresh_schema: bool = False) -> Runtime
     gc.freeze()
     factory: sessionmaker[Session] = sessionmaker(bind=engine, autoflush=False)
     tables = app_tables(config.app_tables.prefix, config.app_tables.schema_name)
-    records = RecordStore(factory, AuditLog(tables))
+    audit_log = AuditLog(tables)
+    records = RecordStore(factory, audit_log)
     counts = CountCache(config.app.count_cache_seconds)
     records.listeners.append(counts.invalidate)
-    users = UserStore(engine, tables, config.auth)
+    users = UserStore(engine, tables, config.auth, audit_log=audit_log)
     secret = settings.secret_key or load_or_create_secret(settings.var_dir)
     codec = SessionCodec(
         secret,

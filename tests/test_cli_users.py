@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import getpass
+import json
 import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from datadesk.auth.users import UserStore
 from datadesk.config.schema import AuthConfig
@@ -181,3 +184,41 @@ def test_users_without_action_shows_help(upgraded: dict[str, str]) -> None:
     result = run("users", env=upgraded)
     assert result.returncode == 2
     assert "add" in result.stdout and "passwd" in result.stdout
+
+
+def test_cli_account_changes_are_audited_as_the_command_line(upgraded: dict[str, str]) -> None:
+    assert (
+        run("users", "add", "ana", "--password-stdin", env=upgraded, stdin=PASSWORD).returncode == 0
+    )
+    assert (
+        run(
+            "users", "passwd", "ana", "--password-stdin", env=upgraded, stdin="Quartz.17x\n"
+        ).returncode
+        == 0
+    )
+    assert run("users", "disable", "ana", env=upgraded).returncode == 0
+    assert run("users", "enable", "ana", env=upgraded).returncode == 0
+    engine = create_db_engine(upgraded["DATADESK_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT username, source, row_key, action, changes FROM datadesk_audit "
+                    "WHERE table_name = 'datadesk_users' ORDER BY id"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    login = getpass.getuser()
+    assert [(r.username, r.source, r.row_key, r.action) for r in rows] == [
+        (f"system:{login}", "cli", "admin", "create"),
+        (f"system:{login}", "cli", "ana", "create"),
+        (f"system:{login}", "cli", "ana", "update"),
+        (f"system:{login}", "cli", "ana", "update"),
+        (f"system:{login}", "cli", "ana", "update"),
+    ]
+    changes = [json.loads(r.changes) for r in rows]
+    assert changes[1]["roles"] == [None, ""]
+    assert list(changes[2]) == ["password_changed_at"]
+    assert changes[3] == {"is_active": [True, False]}
+    assert changes[4] == {"is_active": [False, True]}

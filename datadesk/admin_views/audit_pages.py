@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from starlette.routing import Route
 
 from datadesk.admin_views.access import actor_of, audit_context, check_values, require_row
 from datadesk.admin_views.cells import path_to_key_parts
+from datadesk.auth.actor import Actor
 from datadesk.errors import AccessDenied, InvalidInput
 from datadesk.models.app_tables import AppTables, to_db_time
 from datadesk.models.grid_query import coerce_value
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 50
 FILTERS = ("username", "table", "key", "from", "to")
+HIDDEN_VALUE = "(hidden)"
 
 
 class AuditPages:
@@ -77,6 +80,8 @@ class AuditPages:
         except ValueError:
             raise InvalidInput("page must be a whole number") from None
         entries, has_next = await self._services().run_db(self._load, params, page)
+        actor = actor_of(request)
+        entries = [self._shown(actor, entry) for entry in entries]
         query = {k: v for k, v in params.items() if v}
         context = {
             "title": "Audit log",
@@ -96,6 +101,7 @@ class AuditPages:
         params = {k: request.query_params.get(k, "").strip()[:100] for k in FILTERS}
         stmt = self._filtered(params).order_by(self.tables.audit.c.id)
         records = self.services.records
+        actor = actor_of(request)
 
         def rows() -> Iterator[str]:
             buffer = io.StringIO()
@@ -104,7 +110,7 @@ class AuditPages:
             with records.reading() as conn:
                 result = conn.execution_options(yield_per=1000).execute(stmt)
                 for row in result:
-                    for line in _export_lines(entry_from_row(row)):
+                    for line in _export_lines(self._shown(actor, entry_from_row(row))):
                         writer.writerow([_safe_cell(v) for v in line])
                     if buffer.tell() > 64_000:
                         yield buffer.getvalue()
@@ -158,12 +164,26 @@ class AuditPages:
         )
         context = {
             "title": f"Change {entry.id}",
-            "entry": entry,
+            "entry": self._shown(actor_of(request), entry),
             "can_revert": self._may_revert(request, entry),
             "message": request.query_params.get("done", ""),
             "error": "",
         }
         return await self.admin.render(request, "datadesk/audit/entry.html", context)
+
+    def _shown(self, actor: Actor, entry: AuditEntry) -> AuditEntry:
+        """The entry as this auditor may read it: values of columns their roles hide on the
+        table are replaced by a marker (the column names stay, so the change is still seen)."""
+        if entry.table_name not in self.services.catalog.tables:
+            return entry  # datadesk's own tables (user accounts): no column is hidden
+        hidden = self.services.policy.access(actor, entry.table_name).hidden
+        if not hidden.intersection(entry.changes):
+            return entry
+        changes = {
+            name: [HIDDEN_VALUE, HIDDEN_VALUE] if name in hidden else pair
+            for name, pair in entry.changes.items()
+        }
+        return dataclasses.replace(entry, changes=changes)
 
     def _may_revert(self, request: Request, entry: AuditEntry) -> bool:
         services = self._services()

@@ -41,6 +41,28 @@ from datadesk.models.grid_query import format_row_label, label_attributes, like_
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 logger = logging.getLogger("datadesk.admin")
+refusals = logging.getLogger("datadesk.refused")  # every 4xx/5xx answer given for a DatadeskError
+
+
+class ExpectedRefusals(logging.Filter):
+    """sqladmin logs every exception of a save with its traceback; a refusal datadesk expects
+    (a conflict, a constraint, a row out of reach) becomes one warning line without it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Downgrade records carrying a DatadeskError; keep everything else as it is."""
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, DatadeskError):
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "refused save: %s", (error.message[:300],)
+        return True
+
+
+def _quiet_expected_refusals() -> None:
+    sqladmin_logger = logging.getLogger("sqladmin.application")
+    if not any(isinstance(f, ExpectedRefusals) for f in sqladmin_logger.filters):
+        sqladmin_logger.addFilter(ExpectedRefusals())
 
 
 class DatadeskAdmin(Admin):
@@ -73,6 +95,7 @@ class DatadeskAdmin(Admin):
             codec=codec, users=users, render=self.render, client_address=client_address
         )
         self._replace_routes()
+        _quiet_expected_refusals()
         self.admin.exception_handlers = {
             HTTPException: self._http_error,
             DatadeskError: self._datadesk_error,
@@ -161,6 +184,16 @@ class DatadeskAdmin(Admin):
 
     async def _datadesk_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DatadeskError)
+        actor = getattr(request.state, "actor", None)
+        refusals.log(
+            logging.WARNING if exc.status_code < 500 else logging.ERROR,
+            "refused %s %s for %s: %s %s",
+            request.method,
+            request.url.path,
+            actor.username if actor is not None else "anonymous",
+            exc.status_code,
+            exc.message[:300],
+        )
         return await self._error_page(request, exc.status_code, exc.message)
 
     async def _error_page(self, request: Request, status_code: int, message: str) -> Response:

@@ -12,8 +12,8 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from datadesk.auth.accounts import ATTRIBUTE_RULE, User
 from datadesk.auth.passwords import MAX_PASSWORD_LENGTH, check_password_strength
-from datadesk.auth.users import ATTRIBUTE_RULE, User
 from datadesk.models.app_tables import ATTRIBUTE_VALUE_LENGTH
 
 USERNAME_LIMIT = 100

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from datadesk.admin_views.access import audit_context
 from datadesk.admin_views.site import DatadeskAdmin
 from datadesk.admin_views.user_form import (
     USERNAME_LIMIT,
@@ -29,10 +30,11 @@ from datadesk.admin_views.user_form import (
     read_new_password,
     sentence,
 )
+from datadesk.auth.accounts import ADMIN_ROLE, User, normalize_username
 from datadesk.auth.actor import Actor
 from datadesk.auth.directory import ActorDirectory
 from datadesk.auth.policy import RolePolicy
-from datadesk.auth.users import ADMIN_ROLE, User, UserStore, normalize_username
+from datadesk.auth.users import UserStore
 from datadesk.config.schema import RoleConfig
 from datadesk.errors import AccessDenied, InvalidInput, NotFound
 
@@ -141,7 +143,11 @@ class UsersPages:
         if not data.problems:
             try:
                 await run_in_threadpool(
-                    self.users.create_user, username, password, **data.profile()
+                    self.users.create_user,
+                    username,
+                    password,
+                    **data.profile(),
+                    audit=audit_context(request, "form"),
                 )
             except InvalidInput as error:
                 data.problems.append(sentence(error.message))
@@ -162,7 +168,12 @@ class UsersPages:
         data.username = user.username
         if not data.problems:
             try:
-                await run_in_threadpool(self.users.update_user, user.username, **data.profile())
+                await run_in_threadpool(
+                    self.users.update_user,
+                    user.username,
+                    **data.profile(),
+                    audit=audit_context(request, "form"),
+                )
             except InvalidInput as error:
                 data.problems.append(sentence(error.message))
         if data.problems:
@@ -182,7 +193,12 @@ class UsersPages:
             password, problems = read_new_password(await request.form(), min_length, user.username)
             if password is not None and not problems:
                 try:
-                    await run_in_threadpool(self.users.set_password, user.username, password)
+                    await run_in_threadpool(
+                        self.users.set_password,
+                        user.username,
+                        password,
+                        audit=audit_context(request, "form"),
+                    )
                 except InvalidInput as error:
                     problems.append(sentence(error.message))
             if not problems:
@@ -206,7 +222,9 @@ class UsersPages:
         problems: list[str] = []
         if request.method == "POST":
             try:
-                await run_in_threadpool(self.users.disable, user.username)
+                await run_in_threadpool(
+                    self.users.disable, user.username, audit=audit_context(request, "form")
+                )
             except InvalidInput as error:
                 problems.append(sentence(error.message))
             else:
@@ -227,7 +245,9 @@ class UsersPages:
         """POST: let a disabled user sign in again."""
         actor = self._manager(request)
         user = await self._user(request)
-        await run_in_threadpool(self.users.enable, user.username)
+        await run_in_threadpool(
+            self.users.enable, user.username, audit=audit_context(request, "form")
+        )
         self.directory.invalidate(user.username)
         logger.info("user %s enabled by %s", user.username, actor.username)
         return _done(request, "enabled", user.username)

@@ -2,19 +2,31 @@
 
 User names are case-insensitive (stored in lower case); attribute names too.  Every method runs
 in one transaction; ``authenticate`` reads, then verifies the password with no connection held,
-then records the attempt in one transaction.
+then records the attempt in one transaction.  Every change to an account made with an
+``audit`` context is written to the audit log in the same transaction (table: the users table,
+key: the user name); password hashes never are, only when a password was changed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
+from datadesk.auth.accounts import (
+    ADMIN_ROLE,
+    ADMIN_USERNAME,
+    ROLE_RULE,
+    AuthResult,
+    User,
+    account_values,
+    checked_attributes,
+    normalize_username,
+    optional_text,
+    user_from_rows,
+)
 from datadesk.auth.passwords import (
     check_password_strength,
     dummy_hash,
@@ -27,82 +39,10 @@ from datadesk.auth.throttle import LoginOutcome, LoginThrottle, attempt_username
 from datadesk.config.schema import AuthConfig
 from datadesk.errors import InvalidInput, NotFound
 from datadesk.models.app_tables import (
-    ATTRIBUTE_VALUE_LENGTH,
     AppTables,
-    from_db_time,
     to_db_time,
 )
-
-ADMIN_ROLE = "admin"
-ADMIN_USERNAME = "admin"
-USERNAME_RULE = re.compile(r"^\w[\w.@-]{0,99}$")
-ATTRIBUTE_RULE = re.compile(r"^[a-z_][a-z0-9_]{0,99}$")
-ROLE_RULE = re.compile(r"^[\w.-]{1,100}$")
-
-
-@dataclass(frozen=True)
-class User:
-    """A local user as stored, with roles and attributes."""
-
-    id: int
-    username: str
-    display_name: str | None
-    email: str | None
-    is_active: bool
-    roles: frozenset[str]
-    attributes: dict[str, str] = field(default_factory=dict, hash=False)
-    password_changed_at: dt.datetime | None = None
-    last_login_at: dt.datetime | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        """Whether the user holds the admin role."""
-        return ADMIN_ROLE in self.roles
-
-
-@dataclass(frozen=True)
-class AuthResult:
-    """The answer to a sign-in: ok (with the user), invalid, locked (with unlock time), disabled."""
-
-    outcome: LoginOutcome
-    user: User | None = None
-    locked_until: dt.datetime | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the user is signed in."""
-        return self.outcome is LoginOutcome.OK
-
-    @property
-    def reason(self) -> str:
-        """The outcome as a word for logs: ok, invalid, locked or disabled."""
-        return self.outcome.value
-
-    @property
-    def message(self) -> str:
-        """What to tell the person signing in; never whether the user name exists."""
-        if self.outcome is LoginOutcome.LOCKED and self.locked_until is not None:
-            until = self.locked_until.strftime("%H:%M UTC")
-            return f"Too many failed sign-ins. Try again after {until}."
-        return _MESSAGES[self.outcome]
-
-
-_MESSAGES = {
-    LoginOutcome.OK: "Signed in.",
-    LoginOutcome.INVALID: "Wrong user name or password.",
-    LoginOutcome.LOCKED: "Too many failed sign-ins. Try again later.",
-    LoginOutcome.DISABLED: "This account is disabled. Ask an administrator.",
-}
-
-
-def normalize_username(username: str) -> str:
-    """The stored form of a user name (lower case); InvalidInput when it is not acceptable."""
-    name = (username or "").strip().lower()
-    if not USERNAME_RULE.match(name):
-        raise InvalidInput(
-            f"invalid user name {username!r}: use 1 to 100 letters, digits, '.', '_', '-' or '@'"
-        )
-    return name
+from datadesk.models.audit import AuditContext, AuditLog
 
 
 def utc_now() -> dt.datetime:
@@ -120,10 +60,12 @@ class UserStore:
         auth: AuthConfig,
         *,
         known_roles: Collection[str] | None = None,
+        audit_log: AuditLog | None = None,
     ) -> None:
         self.engine = engine
         self.tables = tables
         self.auth = auth
+        self.audit_log = audit_log
         self.known_roles = None if known_roles is None else frozenset(known_roles) | {ADMIN_ROLE}
         self.throttle = LoginThrottle(tables, auth)
 
@@ -140,7 +82,7 @@ class UserStore:
             rows = conn.execute(sa.select(t.users).order_by(t.users.c.username)).all()
             roles = conn.execute(sa.select(t.user_roles)).all()
             attrs = conn.execute(sa.select(t.user_attributes)).all()
-        return [_user(row, roles, attrs) for row in rows]
+        return [user_from_rows(row, roles, attrs) for row in rows]
 
     def create_user(
         self,
@@ -151,11 +93,12 @@ class UserStore:
         email: str | None = None,
         roles: Iterable[str] = (),
         attributes: Mapping[str, str] | None = None,
+        audit: AuditContext | None = None,
     ) -> User:
         """Add a user; ``password`` None means no local password (single sign-on only)."""
         name = normalize_username(username)
         role_set = self.check_roles(roles)
-        attrs = _checked_attributes(attributes or {})
+        attrs = checked_attributes(attributes or {})
         hashed = self._new_hash(password, name) if password is not None else None
         now = to_db_time(utc_now())
         t = self.tables
@@ -166,8 +109,8 @@ class UserStore:
                 result = conn.execute(
                     t.users.insert().values(
                         username=name,
-                        display_name=_optional(display_name, "display name", 200),
-                        email=_optional(email, "e-mail", 254),
+                        display_name=optional_text(display_name, "display name", 200),
+                        email=optional_text(email, "e-mail", 254),
                         password_hash=hashed,
                         is_active=True,
                         created_at=now,
@@ -181,55 +124,66 @@ class UserStore:
             user_id = int(key[0])
             self._write_roles(conn, user_id, role_set)
             self._write_attributes(conn, user_id, attrs)
-            user = self._load(conn, name)
-        assert user is not None
+            user = self._record(conn, audit, "create", name, None)
         return user
 
-    def set_password(self, username: str, password: str) -> None:
+    def set_password(
+        self, username: str, password: str, *, audit: AuditContext | None = None
+    ) -> None:
         """Replace a user's password."""
         name = normalize_username(username)
         hashed = self._new_hash(password, name)
         with self.engine.begin() as conn:
-            user_id = self._existing_id(conn, name)
+            before = self._existing(conn, name)
             self._update(
-                conn, user_id, password_hash=hashed, password_changed_at=to_db_time(utc_now())
+                conn, before.id, password_hash=hashed, password_changed_at=to_db_time(utc_now())
             )
+            self._record(conn, audit, "update", name, before)
 
-    def disable(self, username: str) -> None:
+    def disable(self, username: str, *, audit: AuditContext | None = None) -> None:
         """Stop a user from signing in (the last active admin cannot be disabled)."""
         name = normalize_username(username)
         with self.engine.begin() as conn:
-            user_id = self._existing_id(conn, name)
-            self._refuse_losing_last_admin(conn, user_id, name)
-            self._update(conn, user_id, is_active=False)
+            before = self._existing(conn, name)
+            self._refuse_losing_last_admin(conn, before.id, name)
+            self._update(conn, before.id, is_active=False)
+            self._record(conn, audit, "update", name, before)
 
-    def enable(self, username: str) -> None:
+    def enable(self, username: str, *, audit: AuditContext | None = None) -> None:
         """Allow a disabled user to sign in again."""
         name = normalize_username(username)
         with self.engine.begin() as conn:
-            self._update(conn, self._existing_id(conn, name), is_active=True)
+            before = self._existing(conn, name)
+            self._update(conn, before.id, is_active=True)
+            self._record(conn, audit, "update", name, before)
 
-    def set_roles(self, username: str, roles: Iterable[str]) -> None:
+    def set_roles(
+        self, username: str, roles: Iterable[str], *, audit: AuditContext | None = None
+    ) -> None:
         """Replace a user's roles (the last active admin keeps the admin role)."""
         name = normalize_username(username)
         role_set = self.check_roles(roles)
         t = self.tables
         with self.engine.begin() as conn:
-            user_id = self._existing_id(conn, name)
+            before = self._existing(conn, name)
             if ADMIN_ROLE not in role_set:
-                self._refuse_losing_last_admin(conn, user_id, name)
-            conn.execute(t.user_roles.delete().where(t.user_roles.c.user_id == user_id))
-            self._write_roles(conn, user_id, role_set)
+                self._refuse_losing_last_admin(conn, before.id, name)
+            conn.execute(t.user_roles.delete().where(t.user_roles.c.user_id == before.id))
+            self._write_roles(conn, before.id, role_set)
+            self._record(conn, audit, "update", name, before)
 
-    def set_attributes(self, username: str, attributes: Mapping[str, str]) -> None:
+    def set_attributes(
+        self, username: str, attributes: Mapping[str, str], *, audit: AuditContext | None = None
+    ) -> None:
         """Replace a user's attributes."""
         name = normalize_username(username)
-        attrs = _checked_attributes(attributes)
+        attrs = checked_attributes(attributes)
         t = self.tables
         with self.engine.begin() as conn:
-            user_id = self._existing_id(conn, name)
-            conn.execute(t.user_attributes.delete().where(t.user_attributes.c.user_id == user_id))
-            self._write_attributes(conn, user_id, attrs)
+            before = self._existing(conn, name)
+            conn.execute(t.user_attributes.delete().where(t.user_attributes.c.user_id == before.id))
+            self._write_attributes(conn, before.id, attrs)
+            self._record(conn, audit, "update", name, before)
 
     def update_user(
         self,
@@ -239,18 +193,20 @@ class UserStore:
         email: str | None,
         roles: Iterable[str],
         attributes: Mapping[str, str],
+        audit: AuditContext | None = None,
     ) -> None:
         """Replace a user's display name, e-mail, roles and attributes, all or nothing."""
         name = normalize_username(username)
         role_set = self.check_roles(roles)
-        attrs = _checked_attributes(attributes)
+        attrs = checked_attributes(attributes)
         profile = {
-            "display_name": _optional(display_name, "display name", 200),
-            "email": _optional(email, "e-mail", 254),
+            "display_name": optional_text(display_name, "display name", 200),
+            "email": optional_text(email, "e-mail", 254),
         }
         t = self.tables
         with self.engine.begin() as conn:
-            user_id = self._existing_id(conn, name)
+            before = self._existing(conn, name)
+            user_id = before.id
             if ADMIN_ROLE not in role_set:
                 self._refuse_losing_last_admin(conn, user_id, name)
             self._update(conn, user_id, **profile)
@@ -258,8 +214,11 @@ class UserStore:
             self._write_roles(conn, user_id, role_set)
             conn.execute(t.user_attributes.delete().where(t.user_attributes.c.user_id == user_id))
             self._write_attributes(conn, user_id, attrs)
+            self._record(conn, audit, "update", name, before)
 
-    def ensure_admin(self, password: str | None = None) -> str | None:
+    def ensure_admin(
+        self, password: str | None = None, *, audit: AuditContext | None = None
+    ) -> str | None:
         """Create user admin (role admin) if missing; return its password, None if it existed."""
         if self.get(ADMIN_USERNAME) is not None:
             return None
@@ -267,7 +226,11 @@ class UserStore:
         secret = password if password is not None else generate_password(ADMIN_USERNAME, length)
         try:
             self.create_user(
-                ADMIN_USERNAME, secret, display_name="Administrator", roles=(ADMIN_ROLE,)
+                ADMIN_USERNAME,
+                secret,
+                display_name="Administrator",
+                roles=(ADMIN_ROLE,),
+                audit=audit,
             )
         except InvalidInput:
             if self.get(ADMIN_USERNAME) is not None:  # created meanwhile by another process
@@ -334,11 +297,34 @@ class UserStore:
         found = conn.execute(sa.select(t.c.id).where(t.c.username == name)).scalar()
         return None if found is None else int(found)
 
-    def _existing_id(self, conn: sa.Connection, name: str) -> int:
-        user_id = self._user_id(conn, name)
-        if user_id is None:
+    def _existing(self, conn: sa.Connection, name: str) -> User:
+        user = self._load(conn, name)
+        if user is None:
             raise NotFound(f"no such user {name!r}")
-        return user_id
+        return user
+
+    def _record(
+        self,
+        conn: sa.Connection,
+        audit: AuditContext | None,
+        action: str,
+        name: str,
+        before: User | None,
+    ) -> User:
+        """The account as it now is, its change audited in ``conn``'s transaction."""
+        after = self._load(conn, name)
+        assert after is not None
+        if audit is not None and self.audit_log is not None:
+            self.audit_log.record(
+                conn,
+                audit,
+                self.tables.users.name,
+                action,
+                [name],
+                account_values(before),
+                account_values(after),
+            )
+        return after
 
     def _update(self, conn: sa.Connection, user_id: int, **values: Any) -> None:
         t = self.tables.users
@@ -368,7 +354,7 @@ class UserStore:
         attrs = conn.execute(
             sa.select(t.user_attributes).where(t.user_attributes.c.user_id == row.id)
         ).all()
-        return _user(row, roles, attrs)
+        return user_from_rows(row, roles, attrs)
 
     def _refuse_losing_last_admin(self, conn: sa.Connection, user_id: int, name: str) -> None:
         """InvalidInput when ``user_id`` is the only active admin left."""
@@ -381,42 +367,3 @@ class UserStore:
         active = set(admins)
         if active == {user_id}:
             raise InvalidInput(f"{name!r} is the last active admin; make another admin first")
-
-
-def _user(row: Any, roles: Iterable[Any], attrs: Iterable[Any]) -> User:
-    """A User from its row and (possibly more) role and attribute rows."""
-    return User(
-        id=int(row.id),
-        username=row.username,
-        display_name=row.display_name,
-        email=row.email,
-        is_active=bool(row.is_active),
-        roles=frozenset(r.role for r in roles if r.user_id == row.id),
-        attributes={a.name: a.value or "" for a in attrs if a.user_id == row.id},
-        password_changed_at=from_db_time(row.password_changed_at),
-        last_login_at=from_db_time(row.last_login_at),
-    )
-
-
-def _checked_attributes(attributes: Mapping[str, str]) -> dict[str, str]:
-    """Attribute names in lower case and values as text; InvalidInput for bad ones."""
-    checked: dict[str, str] = {}
-    for raw_name, raw_value in attributes.items():
-        name = str(raw_name).strip().lower()
-        if not ATTRIBUTE_RULE.match(name):
-            raise InvalidInput(
-                f"invalid attribute name {raw_name!r}: use letters, digits and '_' only"
-            )
-        value = "" if raw_value is None else str(raw_value)
-        if len(value) > ATTRIBUTE_VALUE_LENGTH:
-            raise InvalidInput(f"attribute {name!r}: at most {ATTRIBUTE_VALUE_LENGTH} characters")
-        checked[name] = value
-    return checked
-
-
-def _optional(value: str | None, what: str, limit: int) -> str | None:
-    """A trimmed optional text, None when empty (Oracle stores '' as NULL anyway)."""
-    text = (value or "").strip()
-    if len(text) > limit:
-        raise InvalidInput(f"the {what} must be at most {limit} characters long")
-    return text or None

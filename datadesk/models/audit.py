@@ -100,7 +100,7 @@ class AuditLog:
         self,
         session: Session | sa.Connection,
         context: AuditContext,
-        table: TableInfo,
+        table: TableInfo | str,
         action: str,
         key: Sequence[Any],
         before: Mapping[str, Any] | None,
@@ -114,13 +114,15 @@ class AuditLog:
         self,
         session: Session | sa.Connection,
         context: AuditContext,
-        table: TableInfo,
+        table: TableInfo | str,
         changes: Sequence[
             tuple[str, Sequence[Any], Mapping[str, Any] | None, Mapping[str, Any] | None]
         ],
     ) -> int:
         """Add one entry per (action, key, before, after) that changed a value, in one
-        executemany; the number of entries written."""
+        executemany; the number of entries written. ``table`` is a served table, or the name
+        of one of datadesk's own tables (user accounts)."""
+        table_name = table if isinstance(table, str) else table.name
         now = to_db_time(dt.datetime.now(dt.UTC))
         entries = []
         for action, key, before, after in changes:
@@ -131,7 +133,7 @@ class AuditLog:
                         "occurred_at": now,
                         "username": context.username,
                         "source": context.source,
-                        "table_name": table.name,
+                        "table_name": table_name,
                         "row_key": row_key_text(key),
                         "action": action,
                         "changes": _encode(changed),

@@ -149,7 +149,11 @@ class GridQuery:
         size = page_size
         for key, raw in items:
             if key == "search":
-                search = raw.strip()[:MAX_SEARCH_LENGTH]
+                search = raw.strip()
+                if len(search) > MAX_SEARCH_LENGTH:
+                    raise InvalidInput(
+                        f"the search text is longer than {MAX_SEARCH_LENGTH} characters"
+                    )
             elif key == "sort":
                 sort = self._parse_sort(raw)
             elif key == "page":

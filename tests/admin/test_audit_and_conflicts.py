@@ -4,10 +4,12 @@ silently overwrite each other."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from tests.admin.conftest import SignedInClient
@@ -112,7 +114,7 @@ def test_bulk_delete_audits_each_row_and_a_failed_write_audits_nothing(
 
 
 def test_concurrent_edit_is_refused_and_shows_what_changed(
-    client: SignedInClient, as_user: Any, demo_db_url: str
+    client: SignedInClient, as_user: Any, demo_db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     since = last_audit_id(demo_db_url)
     dept_id, _ = new_department(client, demo_db_url, "Contested")
@@ -122,8 +124,12 @@ def test_concurrent_edit_is_refused_and_shows_what_changed(
     theirs["dept_name"] = "Changed by the manager"
     assert other.post(f"/admin/departments/edit/{dept_id}", data=theirs).status_code == 302
     mine["dept_name"] = "Changed by the admin"
-    response = client.post(f"/admin/departments/edit/{dept_id}", data=mine)
+    with caplog.at_level(logging.WARNING):
+        response = client.post(f"/admin/departments/edit/{dept_id}", data=mine)
     assert response.status_code == 400
+    # The server log has one line for the refusal, not a traceback.
+    refusal = [r for r in caplog.records if "someone else changed" in r.getMessage()]
+    assert [(r.levelname, r.exc_info) for r in refusal] == [("WARNING", None)]
     assert "someone else changed this row" in response.text
     assert "Changed by the manager" in response.text
     assert 'value="Changed by the admin"' in response.text  # the user's input is kept

@@ -82,6 +82,21 @@ def test_downgrade_one_step_drops_only_the_import_tables(
     assert table_names(engine) >= APP_TABLES
 
 
+def test_the_job_runner_column_comes_and_goes_with_revision_0004(
+    fresh_db_url: str, engine: sa.Engine
+) -> None:
+    def job_columns() -> set[str]:
+        with engine.connect() as conn:
+            return {c["name"] for c in sa.inspect(conn).get_columns("datadesk_import_jobs")}
+
+    upgrade_database(fresh_db_url)
+    assert "runner" in job_columns()
+    assert downgrade_database(fresh_db_url, revision="0003") == "0003"
+    assert "runner" not in job_columns() and "status" in job_columns()
+    assert upgrade_database(fresh_db_url) == "0004"
+    assert "runner" in job_columns()
+
+
 def test_downgrade_to_the_baseline_keeps_the_version(fresh_db_url: str, engine: sa.Engine) -> None:
     upgrade_database(fresh_db_url)
     assert downgrade_database(fresh_db_url, revision="0001") == "0001"

@@ -243,7 +243,8 @@ def _child_datadesk_read(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _child_inprocess(spec: dict[str, Any]) -> dict[str, Any]:
-    """The import service in this process (what the CLI does), optionally under cProfile."""
+    """The import service in this process, as the CLI runs it (the file read where it lies),
+    optionally under cProfile."""
     import cProfile
     import io
     import pstats
@@ -267,15 +268,10 @@ def _child_inprocess(spec: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        job_id = service.start(
-            actor=actor,
-            profile=service.profile(PROFILE_NAME),
-            profile_name=PROFILE_NAME,
-            file_name=path.name,
-            content=path.read_bytes(),
-            channel="cli",
+        job_id = service.start_file(
+            actor=actor, profile=service.profile(PROFILE_NAME), profile_name=PROFILE_NAME, path=path
         )
-        job, report = service.run(job_id, actor, commit=True)
+        job, report = service.run(job_id, actor, commit=True, path=path)
         if profiler is not None:
             profiler.disable()
         work = time.perf_counter() - started

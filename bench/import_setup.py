@@ -40,6 +40,7 @@ class ProcessRun:
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system time of the process (not waiting for a CPU)
 
 
 def run_process(
@@ -65,7 +66,14 @@ def run_process(
         stderr = err.read().decode("utf-8", "replace")
     if proc.returncode == -9 and seconds >= timeout:
         raise BenchError(f"{' '.join(argv[:4])}... took longer than {timeout:.0f} s; killed")
-    return ProcessRun(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
+    return ProcessRun(
+        seconds,
+        usage.ru_maxrss / 1024,
+        proc.returncode,
+        stdout,
+        stderr,
+        usage.ru_utime + usage.ru_stime,
+    )
 
 
 def run_child(

@@ -78,6 +78,7 @@ class Sample:
     peak_rss_mb: float  # ru_maxrss of the child process
     work_seconds: float | None = None  # the work alone, as timed inside the process
     detail: dict[str, Any] = dataclasses.field(default_factory=dict)
+    cpu_seconds: float = 0.0  # user + system time of the child process
 
     @property
     def rows_per_second(self) -> float:
@@ -103,7 +104,9 @@ def measure_floor(db: BenchDatabase, path: Path, rows: int, *, audit: bool = Fal
             )
     finally:
         db.restore()
-    return Sample(name, rows, run.seconds, run.peak_rss_mb, result["work_seconds"], result)
+    return Sample(
+        name, rows, run.seconds, run.peak_rss_mb, result["work_seconds"], result, run.cpu_seconds
+    )
 
 
 def measure_calamine(path: Path, rows: int) -> Sample:
@@ -111,7 +114,13 @@ def measure_calamine(path: Path, rows: int) -> Sample:
     result, run = run_child("calamine", {"path": str(path)}, timeout=timeout_for(rows))
     _check_read("calamine read", result["rows"], rows)
     return Sample(
-        "calamine read", rows, run.seconds, run.peak_rss_mb, result["work_seconds"], result
+        "calamine read",
+        rows,
+        run.seconds,
+        run.peak_rss_mb,
+        result["work_seconds"],
+        result,
+        run.cpu_seconds,
     )
 
 
@@ -120,7 +129,13 @@ def measure_openpyxl(path: Path, rows: int) -> Sample:
     result, run = run_child("openpyxl", {"path": str(path)}, timeout=timeout_for(rows) * 3)
     _check_read("openpyxl read", result["rows"], rows)
     return Sample(
-        "openpyxl read", rows, run.seconds, run.peak_rss_mb, result["work_seconds"], result
+        "openpyxl read",
+        rows,
+        run.seconds,
+        run.peak_rss_mb,
+        result["work_seconds"],
+        result,
+        run.cpu_seconds,
     )
 
 
@@ -129,7 +144,13 @@ def measure_datadesk_reader(path: Path, rows: int) -> Sample:
     result, run = run_child("datadesk-read", {"path": str(path)}, timeout=timeout_for(rows))
     _check_read("datadesk read", result["rows"], rows)
     return Sample(
-        "datadesk read", rows, run.seconds, run.peak_rss_mb, result["work_seconds"], result
+        "datadesk read",
+        rows,
+        run.seconds,
+        run.peak_rss_mb,
+        result["work_seconds"],
+        result,
+        run.cpu_seconds,
     )
 
 
@@ -165,6 +186,7 @@ def measure_datadesk(db: BenchDatabase, path: Path, rows: int) -> Sample:
         run.peak_rss_mb,
         work,
         {**check, "output": run.stdout.strip()},
+        run.cpu_seconds,
     )
 
 
@@ -223,6 +245,10 @@ class SizeResults:
     def ratio(self, name: str, base: str = "floor") -> float:
         return self.samples[name].seconds / self.samples[base].seconds
 
+    def cpu_ratio(self, name: str, base: str = "floor") -> float:
+        base_cpu = self.samples[base].cpu_seconds
+        return self.samples[name].cpu_seconds / base_cpu if base_cpu else float("nan")
+
 
 def measure_size(db: BenchDatabase, rows: int, rounds: int, cache_dir: Path) -> SizeResults:
     """Write (or reuse) the workbook and take every measurement at one size."""
@@ -270,14 +296,14 @@ def report(sizes: list[SizeResults], backend: str) -> list[str]:
             f"Import of {size.rows:,} rows x {len(HEADINGS)} columns "
             f"({size.file_mb:.1f} MB xlsx) into IMMUNIZATIONS on {backend}",
             f"{'measurement':<18}{'seconds':>9}{'rows/s':>10}{'peak RSS MB':>13}"
-            f"{'work s':>9}{'/ floor':>9}",
+            f"{'work s':>9}{'/ floor':>9}{'cpu s':>8}{'cpu / floor':>13}",
         ]
         for name in ORDER:
             s = size.samples[name]
             work = f"{s.work_seconds:9.2f}" if s.work_seconds is not None else f"{'':>9}"
             lines.append(
                 f"{name:<18}{s.seconds:>9.2f}{s.rows_per_second:>10,.0f}{s.peak_rss_mb:>13.0f}"
-                f"{work}{size.ratio(name):>8.2f}x"
+                f"{work}{size.ratio(name):>8.2f}x{s.cpu_seconds:>8.2f}{size.cpu_ratio(name):>12.2f}x"
             )
         for name, seconds in size.rounds.items():
             if len(seconds) > 1:
@@ -288,6 +314,8 @@ def report(sizes: list[SizeResults], backend: str) -> list[str]:
             f"datadesk / floor   {size.ratio('datadesk import'):6.2f}x   target <= "
             f"{TARGET_VS_FLOOR:g}x   "
             f"{'PASS' if size.ratio('datadesk import') <= TARGET_VS_FLOOR else 'FAIL'}",
+            f"datadesk / floor by CPU time {size.cpu_ratio('datadesk import'):6.2f}x   "
+            "(user + system seconds: less moved by other work on the machine)",
             f"openpyxl / floor   {size.ratio('openpyxl read'):6.2f}x   (parsing alone, reference)",
             f"datadesk / (floor + audit) {size.ratio('datadesk import', 'floor + audit'):6.2f}x"
             "   (reference: the floor writing audit entries too)",
@@ -308,6 +336,7 @@ def report(sizes: list[SizeResults], backend: str) -> list[str]:
     lines += [
         "",
         "seconds: wall time of the child process (interpreter start-up and imports included);",
+        "cpu s: user + system CPU time of that process;",
         "work s: inside the process (datadesk: the import job's duration_ms, reading and writing);",
         f"peak RSS: ru_maxrss of that process only (this process's own: {_own_rss_mb():.0f} MB, "
         "a lower bound of every child's figure)",
@@ -324,8 +353,8 @@ def _own_rss_mb() -> float:
 def _line(s: Sample) -> str:
     work = f", work {s.work_seconds:.2f} s" if s.work_seconds is not None else ""
     return (
-        f"{s.name}: {s.rows:,} rows in {s.seconds:.2f} s ({s.rows_per_second:,.0f} rows/s{work}), "
-        f"peak RSS {s.peak_rss_mb:.0f} MB"
+        f"{s.name}: {s.rows:,} rows in {s.seconds:.2f} s ({s.rows_per_second:,.0f} rows/s{work}, "
+        f"cpu {s.cpu_seconds:.2f} s), peak RSS {s.peak_rss_mb:.0f} MB"
     )
 
 

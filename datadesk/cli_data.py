@@ -80,13 +80,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         actor = acting_user(runtime, args.as_user)
         service = runtime.imports
         profile = service.profile(args.profile)
-        job_id = service.start(
-            actor=actor,
-            profile=profile,
-            profile_name=args.profile,
-            file_name=path.name,
-            content=path.read_bytes(),
-            channel="cli",
+        # Read where it lies: a big migration's file is neither copied nor kept in the database.
+        job_id = service.start_file(
+            actor=actor, profile=profile, profile_name=args.profile, path=path, channel="cli"
         )
         # SIGTERM (a deploy, `docker stop`) stops the import at its next batch: it rolls back
         # and the job is marked interrupted, instead of dying with the job left 'running'.
@@ -94,17 +90,18 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         try:
             with _ProgressBar(path.name) as bar:
                 job, report = service.run(
-                    job_id, actor, commit=not args.dry_run, progress=bar.update
+                    job_id,
+                    actor,
+                    commit=not args.dry_run,
+                    progress=bar.update,
+                    path=path,
+                    errors_out=Path(args.errors) if args.errors else None,
                 )
         except Interrupted as exc:
             print(f"datadesk: interrupted: {exc.message}", file=sys.stderr)
             return EXIT_TERMINATED
         finally:
             signal.signal(signal.SIGTERM, previous)
-        if args.errors:
-            content = service.jobs.file(job_id, "errors")
-            if content is not None:
-                Path(args.errors).write_bytes(content)
         _print_summary(job, report, args)
         failed = bool(job.message) or bool(job.problem_count) or job.status == "failed"
         return 1 if failed else 0

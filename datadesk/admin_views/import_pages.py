@@ -41,6 +41,7 @@ class ImportPages:
     """Routes under /admin: /{table}/import and /imports/..."""
 
     def __init__(self, admin: DatadeskAdmin, service: ImportService) -> None:
+        self._admin_ref = admin  # where sqladmin's login_required finds the sign-in check
         self.admin = admin
         self.service = service
         self.limiter = anyio.CapacityLimiter(CONCURRENT_RUNS)

@@ -7,8 +7,9 @@ row tints the row's cells in the data area and comments its first cell. A sheet 
 xlsx and xlsm uploads are opened with openpyxl and marked in place, so their formatting, other
 sheets and (for xlsm) macros stay as they were, as far as openpyxl keeps them. xls, ods and csv
 cannot be written back: for them a fresh xlsx holds the imported sheet's values at the same
-row numbers and column letters. So does a very large xlsx (more than ``MAX_STYLED_CELLS``
-cells), whose formatting would not fit in memory.
+row numbers and column letters. So does a large xlsx (more than ``MAX_STYLED_CELLS`` cells),
+whose formatting would not fit in memory; its values are read in slices, and the fresh
+workbook is written row by row, so memory does not grow with its rows.
 
 The problems are read once, as a stream: the Errors sheet lists at most ``MAX_LISTED`` of them
 and then says how many more there were, and at most ``MAX_COMMENTS`` cells get a comment
@@ -17,17 +18,17 @@ and then says how many more there were, and at most ``MAX_COMMENTS`` cells get a
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+import zipfile
+from collections.abc import Iterable
 from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell, WriteOnlyCell
@@ -36,11 +37,11 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
-from python_calamine import CalamineError, CalamineWorkbook
 
 from datadesk.errors import UnreadableFile
-from datadesk.importers.csv_text import csv_encoding, sniff_delimiter
 from datadesk.importers.sheet import CellProblem, FileFormat
+from datadesk.importers.sheet_values import CalamineValues, CsvValues, SlicedValues, ValueSource
+from datadesk.importers.xml_scan import xlsx_details
 
 MAX_LISTED = 100_000
 """Most problems listed on the Errors sheet; a last line counts the rest."""
@@ -48,8 +49,9 @@ MAX_COMMENTS = 10_000
 """Most cells given a comment; further bad cells are only filled."""
 MAX_COMMENT_LINES = 20
 """Most messages in one comment; a last line counts the rest."""
-MAX_STYLED_CELLS = 1_000_000
-"""An xlsx sheet with more cells than this is handed back as values only (see module doc)."""
+MAX_STYLED_CELLS = 250_000
+"""An xlsx sheet with more cells than this is handed back as values only (see module doc):
+openpyxl holds every cell of a workbook it opens for writing (a few hundred bytes each)."""
 
 ERRORS_SHEET = "Errors"
 ERRORS_HEADINGS = ("Row", "Column", "Heading", "Value", "Message")
@@ -68,6 +70,7 @@ _LISTED_TEXT_LIMIT = 1_000
 _EARLIER = "\n\n--- Earlier comment by "
 _SHEET_TITLE_BAD = re.compile(r"[\\/*?:\[\]]")
 _MAX_ROW = 1_048_576  # Excel's last row
+_XML_BYTES_PER_CELL = 40  # about what a filled cell takes in a sheet's XML
 _LETTERS = re.compile(r"^(?:[A-W][A-Z]{2}|X[A-E][A-Z]|XF[A-D]|[A-Z]{1,2})$")  # A..XFD
 
 
@@ -100,11 +103,13 @@ def write_error_workbook(
     ):
         _mark_in_place(source, file_format, sheet_name, header_row, problems, out)
         return
-    values: _ValueSource
+    values: ValueSource
     if file_format == "csv":
-        values = _CsvSource(source, encoding, delimiter)
+        values = CsvValues(source, encoding, delimiter)
+    elif file_format == "xlsx":
+        values = SlicedValues(source, sheet_name)
     else:
-        values = _CalamineSource(source, sheet_name)
+        values = CalamineValues(source, sheet_name)
     _write_fresh(values, sheet_name, header_row, problems, out)
 
 
@@ -306,9 +311,12 @@ def _cell_count(source: Path, sheet_name: str) -> int:
         rows, cols = ws.max_row, ws.max_column
     finally:
         wb.close()
-    if rows is None or cols is None:  # no dimension recorded: ask calamine
-        end = _CalamineSource(source, sheet_name).sheet.end
-        rows, cols = (end[0] + 1, end[1] + 1) if end else (0, 0)
+    if rows is None or cols is None:  # no dimension recorded: judged by the sheet's XML size
+        details = xlsx_details(source, sheet_name)
+        if details.part is None:
+            return 0
+        with zipfile.ZipFile(source) as archive:
+            return archive.getinfo(details.part).file_size // _XML_BYTES_PER_CELL
     return int(rows) * int(cols)
 
 
@@ -430,54 +438,8 @@ def _anchor(ws: Any, row: int, col: int) -> Any:
 # --- xls, ods, csv and huge xlsx: a fresh workbook of values --------------------------------
 
 
-class _ValueSource(Protocol):
-    """Rows of one sheet's values at their positions; can be read more than once."""
-
-    def rows(self) -> Iterator[tuple[int, int, list[Any]]]:
-        """(Excel row number, column number of the first value, values) in row order."""
-        ...
-
-
-class _CalamineSource:
-    """A sheet of an xls, ods or xlsx file, read with calamine."""
-
-    def __init__(self, path: Path, sheet_name: str) -> None:
-        try:
-            book = CalamineWorkbook.from_path(str(path))
-            self.sheet = book.get_sheet_by_name(sheet_name)
-        except CalamineError as exc:
-            raise UnreadableFile(f"the workbook cannot be opened again: {exc}") from exc
-
-    def rows(self) -> Iterator[tuple[int, int, list[Any]]]:
-        """Rows of the sheet's data range; calamine's row iterator may or may not begin at
-        the first filled row, so positions are counted back from the range's last cell."""
-        end = self.sheet.end
-        if end is None:
-            return
-        count = sum(1 for _ in self.sheet.iter_rows())
-        first_row = end[0] - count + 2
-        for offset, values in enumerate(self.sheet.iter_rows()):
-            yield first_row + offset, end[1] - len(values) + 2, values
-
-
-class _CsvSource:
-    """A csv file: one row per record, every value text; encoding and delimiter found exactly
-    as the reader found them, so the cells land where the import saw them."""
-
-    def __init__(self, path: Path, encoding: str | None, delimiter: str | None) -> None:
-        self.path = path
-        self.encoding = csv_encoding(path, encoding)
-        self.delimiter = delimiter or sniff_delimiter(path, self.encoding)
-
-    def rows(self) -> Iterator[tuple[int, int, list[Any]]]:
-        """Records numbered from 1, as a spreadsheet program shows them."""
-        with self.path.open(encoding=self.encoding, errors="replace", newline="") as handle:
-            for number, record in enumerate(csv.reader(handle, delimiter=self.delimiter), 1):
-                yield number, 1, list(record)
-
-
 def _write_fresh(
-    values: _ValueSource,
+    values: ValueSource,
     sheet_name: str,
     header_row: int,
     problems: Iterable[CellProblem],

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,11 +52,59 @@ class Job:
     problem_count: int | None
     message: str | None
     report: dict[str, Any]
+    runner: str | None = None
 
     @property
     def can_commit(self) -> bool:
         """Previewed without problems and not committed yet."""
         return self.status == "previewed" and not self.problem_count and not self.message
+
+    @property
+    def is_interrupted(self) -> bool:
+        """Left 'running' by a process that is gone (killed, crashed): its transaction never
+        committed, so nothing of it was written. Known for processes of this host only."""
+        return self.status == "running" and not runner_is_alive(self.runner)
+
+    @property
+    def shown_status(self) -> str:
+        """The status as pages and the CLI show it ('interrupted' for a dead run)."""
+        return "interrupted" if self.is_interrupted else self.status
+
+
+def this_runner() -> str:
+    """This process as an import job's runner: host, process id and start time."""
+    pid = os.getpid()
+    return f"{socket.gethostname()[:120]}:{pid}:{_start_time(pid)}"
+
+
+def runner_is_alive(runner: str | None) -> bool:
+    """Whether the process named by ``runner`` still runs; True when it cannot be known (another
+    host, or no runner recorded)."""
+    if not runner:
+        return True
+    parts = runner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != socket.gethostname()[:120]:
+        return True
+    try:
+        pid = int(parts[1])
+    except ValueError:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # a process of another user runs under that id
+    return _start_time(pid) == parts[2]  # a new process that got the same id is not the runner
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), '' elsewhere."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[19]
 
 
 def _now() -> dt.datetime:
@@ -80,9 +131,11 @@ class JobStore:
         file_name: str,
         file_sha256: str,
         file_format: str,
-        content: bytes,
+        file_size: int,
+        content: bytes | None,
     ) -> int:
-        """Record a new job with its uploaded file; its id."""
+        """Record a new job, with its uploaded file unless ``content`` is None (the CLI reads
+        the file where it is); its id."""
         with self.engine.begin() as conn:
             job_id = conn.execute(
                 sa.insert(self.jobs)
@@ -94,14 +147,17 @@ class JobStore:
                     profile=_profile_json(profile),
                     file_name=file_name[:255],
                     file_sha256=file_sha256,
-                    file_size=len(content),
+                    file_size=file_size,
                     file_format=file_format,
                     status="uploaded",
                     created_at=_now(),
                 )
                 .returning(self.jobs.c.id)
             ).scalar_one()
-            conn.execute(sa.insert(self.files).values(job_id=job_id, kind=UPLOAD, content=content))
+            if content is not None:
+                conn.execute(
+                    sa.insert(self.files).values(job_id=job_id, kind=UPLOAD, content=content)
+                )
         return int(job_id)
 
     def set_profile(self, job_id: int, profile: ImportProfile, profile_name: str | None) -> None:
@@ -114,8 +170,15 @@ class JobStore:
             )
 
     def mark_running(self, job_id: int) -> None:
-        """The job's run has started."""
-        self._set(job_id, status="running", started_at=_now(), progress_rows=0, message=None)
+        """The job's run has started, in this process."""
+        self._set(
+            job_id,
+            status="running",
+            started_at=_now(),
+            progress_rows=0,
+            message=None,
+            runner=this_runner(),
+        )
 
     def set_progress(self, job_id: int, rows: int) -> None:
         """Rows read so far, for progress displays (on any node)."""
@@ -256,4 +319,5 @@ def _job(row: Any) -> Job:
         problem_count=m["problem_count"],
         message=m["message"],
         report=json.loads(m["report"]) if m["report"] else {},
+        runner=m["runner"],
     )

@@ -37,6 +37,7 @@ class Lookup:
         self.returns = target.table.c[returned.db_name]
         self.where = where
         self.cache: dict[Any, list[Any]] = {}
+        self.found: dict[Any, Any] = {}  # natural keys matching exactly one row: their key
 
     @classmethod
     def configured(
@@ -88,6 +89,7 @@ class Lookup:
         wanted = [v for v in {v for v in values if v is not None} if v not in self.cache]
         if len(self.cache) + len(wanted) > LOOKUP_CACHE_LIMIT:
             self.cache.clear()
+            self.found.clear()
         column = self.target.table.c[self.by.db_name]
         for start in range(0, len(wanted), BATCH_ROWS):
             chunk = wanted[start : start + BATCH_ROWS]
@@ -98,6 +100,10 @@ class Lookup:
                 self.cache[value] = []
             for natural, key in self.conn.execute(stmt):
                 self.cache.setdefault(natural, []).append(key)
+            for value in chunk:
+                keys = self.cache.get(value)
+                if keys is not None and len(keys) == 1:
+                    self.found[value] = keys[0]
 
     def key_of(self, value: Any) -> Any:
         """The referenced key, or ValueProblem when there is none or more than one."""

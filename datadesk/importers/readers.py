@@ -37,6 +37,7 @@ from datadesk.importers.xml_scan import Merge
 HEADER_WINDOW = 30  # non-blank rows searched for the headings
 HEADER_WINDOW_LIMIT = 1_000  # rows read at most while looking for them
 MAX_LISTED_ROWS = 10  # row numbers spelled out in one notice
+_UNBOUNDED = 1 << 31  # no Excel row number is larger
 
 __all__ = [
     "ACCEPTED_FORMATS",
@@ -185,7 +186,7 @@ def _data_rows(
         yield SourceRow(number, values)
     if hidden:
         skipped = {*blank_rows, *(n for n, _ in matched)}
-        read = [n for n in hidden if n not in skipped]
+        read = [n for n in hidden if n <= number and n not in skipped]
         if read:
             notices.append(_hidden_notice(read))
     notices.extend(_skip_notices(len(blank_rows), matched))
@@ -232,7 +233,9 @@ def _apply_fills(raw: list[Any], fills: list[_Fill], cache: dict[int, Any]) -> N
         if top:
             cache[key] = raw[start] if start < len(raw) else ""
         value = cache.get(key, "")
-        for index in range(start, min(stop, len(raw))):
+        if len(raw) < stop:  # the merge covers cells the row as read does not reach
+            raw.extend([""] * (stop - len(raw)))
+        for index in range(start, stop):
             raw[index] = value
 
 
@@ -377,7 +380,9 @@ def _is_group_row(grid: _Grid, number: int, merges: list[Merge]) -> bool:
 def _assemble(source: Source, options: _Options) -> SheetData:
     """Find the headings, then build the SheetData with its lazy row iterator."""
     grid, header_row, texts = _locate_headings(source, options)
-    last_row = source.last_row if source.last_row is not None else grid.last_number
+    # A streamed sheet's last row is known only at its end: hidden rows and merges are
+    # bounded by the rows actually read then.
+    last_row = source.last_row if source.last_row is not None else _UNBOUNDED
     hidden = _hidden_in_data(source.hidden_rows, header_row, last_row)
     if source.data_rows is not None:
         raw_rows: Iterable[list[Any]] = source.data_rows(header_row)

@@ -30,8 +30,7 @@ from datadesk.errors import (
     UnreadableFile,
 )
 from datadesk.importers.engine import ImportRun
-from datadesk.importers.error_workbook import write_error_workbook
-from datadesk.importers.jobs import ERRORS, UPLOAD, Job, JobStore
+from datadesk.importers.jobs import ERRORS, UPLOAD, Job, JobStore, this_runner
 from datadesk.importers.readers import detect_format, open_profile_sheet
 from datadesk.importers.report import ImportReport
 from datadesk.importers.sheet import Heading
@@ -147,7 +146,43 @@ class ImportService:
             file_name=Path(file_name).name or "upload",
             file_sha256=hashlib.sha256(content).hexdigest(),
             file_format=file_format,
+            file_size=len(content),
             content=content,
+        )
+
+    def start_file(
+        self,
+        *,
+        actor: Actor,
+        profile: ImportProfile,
+        profile_name: str | None,
+        path: Path,
+        channel: str = "cli",
+    ) -> int:
+        """Record a job for a file read where it lies (the CLI's big migrations): the file is
+        hashed as a stream and not stored, so each run of the job is given its path."""
+        self.policy.access(actor, profile.table).require("import")
+        if path.stat().st_size == 0:
+            raise InvalidInput(f"{path.name} is empty")
+        file_format = detect_format(path, path.name)
+        table = self.catalog.get(profile.table)
+        if table is None:
+            raise NotFound(f"no such table: {profile.table}")
+        digest = hashlib.sha256()
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+        return self.jobs.create(
+            username=actor.username,
+            channel=channel,
+            table_name=table.name,
+            profile_name=profile_name,
+            profile=profile,
+            file_name=path.name,
+            file_sha256=digest.hexdigest(),
+            file_format=file_format,
+            file_size=path.stat().st_size,
+            content=None,
         )
 
     def job_for(self, job_id: int, actor: Actor) -> Job:
@@ -171,11 +206,19 @@ class ImportService:
         commit: bool,
         address: str | None = None,
         progress: Callable[[int], None] | None = None,
+        path: Path | None = None,
+        errors_out: Path | None = None,
     ) -> tuple[Job, ImportReport | None]:
-        """Preview (``commit`` False) or commit a job; the updated job and the run's report."""
+        """Preview (``commit`` False) or commit a job; the updated job and the run's report.
+
+        ``path``: the job's file where it lies (jobs made by ``start_file``); otherwise the
+        stored upload is read. ``errors_out``: also write the error workbook there.
+        """
         job = self.job_for(job_id, actor)
         if job.status == "committed":
             raise InvalidInput(f"import job {job_id} was committed already")
+        if job.status == "running" and not job.is_interrupted and job.runner != this_runner():
+            raise InvalidInput(f"import job {job_id} is running; wait for it to finish")
         with self._lock:
             if job_id in self._running:
                 raise InvalidInput(f"import job {job_id} is running; wait for it to finish")
@@ -183,7 +226,15 @@ class ImportService:
         started = time.perf_counter()
         outcome = "failed"
         try:
-            done, report = self._run(job, actor, commit=commit, address=address, progress=progress)
+            done, report = self._run(
+                job,
+                actor,
+                commit=commit,
+                address=address,
+                progress=progress,
+                path=path,
+                errors_out=errors_out,
+            )
             outcome = done.status
             return done, report
         except Interrupted:
@@ -205,9 +256,11 @@ class ImportService:
         commit: bool,
         address: str | None,
         progress: Callable[[int], None] | None,
+        path: Path | None,
+        errors_out: Path | None,
     ) -> tuple[Job, ImportReport | None]:
-        content = self.jobs.file(job.id, UPLOAD)
-        if content is None:
+        content = self.jobs.file(job.id, UPLOAD) if path is None else None
+        if path is None and content is None:
             raise NotFound(f"the file of import job {job.id} is no longer kept; upload it again")
         profile = job.profile
         if not profile.key:
@@ -232,10 +285,10 @@ class ImportService:
                 actor=actor,
                 audit=audit,
             )
-            with _materialized(content, job.file_name) as path:
-                sheet = open_profile_sheet(path, job.file_name, profile, self.settings)
+            with _materialized(content, job.file_name, path) as source:
+                sheet = open_profile_sheet(source, job.file_name, profile, self.settings)
                 report = run.run(sheet, commit=commit, progress=self._reporter(job.id, progress))
-                errors = self._error_workbook(job, path, sheet, report)
+                errors = self._error_workbook(job, source, report, errors_out)
             self.jobs.put_file(job.id, ERRORS, errors)
             status = "committed" if report.committed else ("previewed" if not commit else "failed")
             if commit and not report.committed and not report.message:
@@ -290,23 +343,36 @@ class ImportService:
         return report
 
     def _error_workbook(
-        self, job: Job, path: Path, sheet: Any, report: ImportReport
+        self, job: Job, source: Path, report: ImportReport, out: Path | None
     ) -> bytes | None:
+        """The error workbook, written to ``out`` when given; its bytes to keep with the job,
+        unless it is larger than an upload may be (a note then says so)."""
         if not report.problems:
             return None
+        # openpyxl is loaded only when a run has problems to mark (it costs start-up time).
+        from datadesk.importers.error_workbook import write_error_workbook
+
         suffix = ".xlsm" if job.file_format == "xlsm" else ".xlsx"
         with tempfile.TemporaryDirectory(prefix="datadesk-errors-") as folder:
-            out = Path(folder) / f"errors{suffix}"
+            written = out or Path(folder) / f"errors{suffix}"
             write_error_workbook(
-                path,
+                source,
                 job.file_format,  # type: ignore[arg-type]
                 report.sheet_name,
                 report.header_row,
                 report.problems,
-                out,
+                written,
                 **_csv_options(job),
             )
-            return out.read_bytes()
+            size = written.stat().st_size
+            if size > self.max_upload_bytes:
+                report.notices.append(
+                    f"the workbook with the problems marked ({size / 1048576:.1f} MB) is larger "
+                    "than an upload may be and is not kept with the job"
+                    + (f"; it was written to {out}" if out else "")
+                )
+                return None
+            return written.read_bytes()
 
     def headings(self, job: Job) -> list[Heading]:
         """The headings of a job's sheet, read again from its stored file (for the mapping
@@ -352,17 +418,21 @@ def _counts(report: ImportReport) -> dict[str, Any]:
 
 
 class _materialized:
-    """The bytes of an upload as a temporary file with the upload's extension."""
+    """The file of a run: ``path`` when given, else the bytes of an upload as a temporary file
+    with the upload's extension."""
 
-    def __init__(self, content: bytes, file_name: str) -> None:
+    def __init__(self, content: bytes | None, file_name: str, path: Path | None = None) -> None:
         self.content = content
+        self.path = path
         self.suffix = Path(file_name).suffix.lower()[:10]
         self.folder: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> Path:
+        if self.path is not None:
+            return self.path
         self.folder = tempfile.TemporaryDirectory(prefix="datadesk-import-")
         path = Path(self.folder.name) / f"upload{self.suffix}"
-        path.write_bytes(self.content)
+        path.write_bytes(self.content or b"")
         return path
 
     def __exit__(self, *exc: object) -> None:

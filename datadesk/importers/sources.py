@@ -21,6 +21,7 @@ from datadesk.importers.formats import (
 from datadesk.importers.sheet import (
     FileFormat,
 )
+from datadesk.importers.xlsx_slices import SlicedSheet
 from datadesk.importers.xml_scan import Merge, ods_details, xlsx_details
 
 
@@ -49,8 +50,9 @@ class Source:
 def workbook_source(
     path: Path, file_name: str, file_format: FileFormat, sheet: str | int
 ) -> Source:
-    """Load one sheet with calamine (closing the workbook) and gather what the zip parts
-    tell about it: hidden rows, the 1904 date system, merges calamine does not report."""
+    """One sheet of a workbook: xlsx and xlsm sheets are read in slices as they are iterated
+    (see ``xlsx_slices``); other sheets are loaded whole with calamine (the workbook closed)
+    with what the zip parts tell about them: hidden rows, the 1904 date system, merges."""
     try:
         book = calamine.CalamineWorkbook.from_path(str(path))
     except calamine.PasswordError:
@@ -62,7 +64,18 @@ def workbook_source(
         if not metadata:
             raise UnreadableFile(f"{file_name} holds no sheets")
         name, hidden_sheets, notices = _choose_sheet(metadata, sheet, file_name)
+        sheet_names = [m.name for m in metadata]
+        if file_format in ("xlsx", "xlsm"):
+            sliced = _sliced_source(path, file_name, file_format, name)
+            if sliced is not None:
+                sliced.sheet_names, sliced.hidden_sheets, sliced.notices = (
+                    sheet_names,
+                    hidden_sheets,
+                    notices,
+                )
+                return sliced
         data = book.get_sheet_by_name(name)
+        epoch_1904, hidden_rows, merges = _zip_details(path, file_format, name)
     except calamine.PasswordError:
         raise UnreadableFile(password_message(file_name)) from None
     except calamine.CalamineError as exc:
@@ -72,14 +85,13 @@ def workbook_source(
     start, end = data.start, data.end
     if start is None or end is None:
         raise UnreadableFile(f"sheet '{name}' of {file_name} is empty")
-    epoch_1904, hidden_rows, merges = _zip_details(path, file_format, name)
     ranges = data.merged_cell_ranges
     if ranges is not None:
         merges = [Merge(a[0] + 1, a[1], b[0] + 1, b[1]) for a, b in ranges]
     return Source(
         file_format=file_format,
         sheet_name=name,
-        sheet_names=[m.name for m in metadata],
+        sheet_names=sheet_names,
         hidden_sheets=hidden_sheets,
         rows=_calamine_rows(data, start[0]),
         first_number=start[0] + 1,
@@ -92,14 +104,44 @@ def workbook_source(
     )
 
 
+def _sliced_source(
+    path: Path, file_name: str, file_format: FileFormat, sheet_name: str
+) -> Source | None:
+    """An xlsx/xlsm sheet read in slices (flat memory), None when it must be read whole."""
+    details = xlsx_details(path, sheet_name)
+    if details.part is None:
+        return None
+    sliced = SlicedSheet.open(
+        path, details.part, file_name=file_name, epoch_1904=details.epoch_1904
+    )
+    if sliced is None:
+        return None
+    if sliced.first_row is None:
+        sliced.close()
+        raise UnreadableFile(f"sheet '{sheet_name}' of {file_name} is empty")
+    return Source(
+        file_format=file_format,
+        sheet_name=sheet_name,
+        sheet_names=[],
+        hidden_sheets=[],
+        rows=sliced.rows(),
+        first_number=sliced.first_row,
+        col_offset=0,
+        last_row=None,
+        merges=details.merges,
+        hidden_rows=details.hidden_rows,
+        epoch_1904=details.epoch_1904,
+    )
+
+
 def _zip_details(
     path: Path, file_format: FileFormat, sheet_name: str
 ) -> tuple[bool, list[tuple[int, int]], list[Merge]]:
     """What the zip parts tell that calamine does not: the 1904 date system and hidden rows
     (xlsx, xlsm), hidden rows and merged ranges (ods). Nothing for xls."""
     if file_format in ("xlsx", "xlsm"):
-        epoch_1904, hidden = xlsx_details(path, sheet_name)
-        return epoch_1904, hidden, []
+        details = xlsx_details(path, sheet_name)
+        return details.epoch_1904, details.hidden_rows, details.merges
     if file_format == "ods":
         hidden, merges = ods_details(path, sheet_name)
         return False, hidden, merges

@@ -1,5 +1,6 @@
 """What python-calamine does not report, read from a workbook's zip parts with byte scans:
-hidden rows and the 1904 date system of xlsx/xlsm, hidden rows and merged ranges of ods."""
+the 1904 date system, hidden rows and merged ranges of xlsx/xlsm, hidden rows and merged ranges
+of ods."""
 
 from __future__ import annotations
 
@@ -27,26 +28,36 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def xlsx_details(path: Path, sheet_name: str) -> tuple[bool, list[tuple[int, int]]]:
-    """The 1904 date system flag and the hidden rows of a sheet of an xlsx/xlsm file.
+def xlsx_details(path: Path, sheet_name: str) -> XlsxDetails:
+    """What a sheet of an xlsx/xlsm file holds besides its cells: the 1904 date system flag,
+    the zip member of the sheet, its hidden rows and its merged ranges.
 
-    A workbook whose parts cannot be followed gives (False, []): calamine read it already.
+    A workbook whose parts cannot be followed gives no details: calamine reads it anyway.
     """
     try:
         with zipfile.ZipFile(path) as archive:
             workbook_xml = read_member(archive, "xl/workbook.xml", 1 << 24)
             if workbook_xml is None:
-                return False, []
+                return XlsxDetails(False, None, [], [])
             workbook = ElementTree.fromstring(workbook_xml)
             epoch_1904 = any(
                 _local(el.tag) == "workbookPr" and el.get("date1904", "").lower() in ("1", "true")
                 for el in workbook.iter()
             )
             part = _xlsx_sheet_part(archive, workbook, sheet_name)
-            hidden = _xlsx_hidden_rows(archive, part) if part else []
+            hidden, merges = _xlsx_row_marks(archive, part) if part else ([], [])
     except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError):
-        return False, []
-    return epoch_1904, [(n, n) for n in hidden]
+        return XlsxDetails(False, None, [], [])
+    return XlsxDetails(epoch_1904, part, [(n, n) for n in hidden], merges)
+
+
+class XlsxDetails(NamedTuple):
+    """See ``xlsx_details``."""
+
+    epoch_1904: bool
+    part: str | None  # zip member of the sheet
+    hidden_rows: list[tuple[int, int]]  # inclusive ranges of Excel row numbers
+    merges: list[Merge]
 
 
 def _xlsx_sheet_part(
@@ -73,54 +84,67 @@ def _xlsx_sheet_part(
 
 
 _ROW_TAG = re.compile(rb"<(?:[\w.-]+:)?row\s")
+_MERGE_TAG = re.compile(rb"<(?:[\w.-]+:)?mergeCell\s")
 _HIDDEN_ATTR = re.compile(rb"""\shidden\s*=\s*["'](?:1|true)["']""")
 _ROW_NUMBER_ATTR = re.compile(rb"""\sr\s*=\s*["'](\d+)["']""")
+_REF_ATTR = re.compile(rb"""\sref\s*=\s*["']\$?([A-Z]+)\$?(\d+):\$?([A-Z]+)\$?(\d+)["']""")
+_NEEDLES = (b"hidden=", b"mergeCell ")
 
 
-def _xlsx_hidden_rows(
+def _xlsx_row_marks(
     archive: zipfile.ZipFile, part: str, chunk_size: int = CHUNK_SIZE
-) -> list[int]:
-    """Excel row numbers of ``<row r=".." hidden="1">`` in a sheet part.
+) -> tuple[list[int], list[Merge]]:
+    """Excel row numbers of ``<row r=".." hidden="1">`` and the ``<mergeCell ref="..">``
+    ranges of a sheet part.
 
-    The part is streamed and searched for ``hidden=`` with bytes.find (parsing every row
-    of a large sheet in Python would cost more than calamine's whole read); each hit is
-    checked to be inside a row tag.
+    The part is streamed and searched with bytes.find (parsing every row of a large sheet in
+    Python would cost more than reading its cells); each hit is checked to be inside the
+    right tag. Only whole tags are looked at: the buffer is cut after its last '>', and the
+    rest is carried over to the next chunk.
     """
     hidden: list[int] = []
-    buffer = b""
-    base = 0  # offset of buffer[0] in the part
-    done = 0  # offset up to which hits were handled
+    merges: list[Merge] = []
+    carry = b""
     with archive.open(part) as stream:
         while True:
             chunk = stream.read(chunk_size)
-            buffer += chunk
-            pending = None
-            position = max(done - base, 0)
-            while (hit := buffer.find(b"hidden=", position)) >= 0:
-                close = buffer.find(b">", hit)
-                if close < 0 and chunk:
-                    pending = hit
-                    break
-                opening = buffer.rfind(b"<", 0, hit)
-                if opening >= 0 and buffer.find(b">", opening, hit) < 0:
-                    number = _hidden_row_number(buffer[opening : close + 1 if close >= 0 else None])
-                    if number is not None:
-                        hidden.append(number)
-                position = hit + 1
-                done = base + position
+            buffer = carry + chunk
+            end = buffer.rfind(b">") + 1 if chunk else len(buffer)
+            for needle in _NEEDLES:
+                position = buffer.find(needle, 0, end)
+                while position >= 0:
+                    opening = buffer.rfind(b"<", 0, position)
+                    close = buffer.find(b">", position, end)
+                    if opening >= 0 and close >= 0 and buffer.find(b">", opening, position) < 0:
+                        _mark(buffer[opening : close + 1], hidden, merges)
+                    position = buffer.find(needle, position + 1, end)
             if not chunk:
-                return hidden
-            keep_from = pending if pending is not None else len(buffer)
-            cut = max(keep_from - 4096, 0)
-            buffer = buffer[cut:]
-            base += cut
+                return hidden, merges
+            carry = buffer[end:]  # the unfinished tag, looked at with the next chunk
+            if len(carry) > 1 << 20:  # text without tags: only a tag begun in it matters
+                opening = carry.rfind(b"<")
+                carry = carry[opening:] if opening >= 0 else b""
 
 
-def _hidden_row_number(tag: bytes) -> int | None:
-    if not _ROW_TAG.match(tag) or not _HIDDEN_ATTR.search(tag):
-        return None
-    number = _ROW_NUMBER_ATTR.search(tag)
-    return int(number.group(1)) if number else None
+def _mark(tag: bytes, hidden: list[int], merges: list[Merge]) -> None:
+    if _ROW_TAG.match(tag):
+        if _HIDDEN_ATTR.search(tag):
+            number = _ROW_NUMBER_ATTR.search(tag)
+            if number:
+                hidden.append(int(number.group(1)))
+        return
+    if _MERGE_TAG.match(tag):
+        ref = _REF_ATTR.search(tag)
+        if ref:
+            left, top, right, bottom = ref.groups()
+            merges.append(Merge(int(top), _column_index(left), int(bottom), _column_index(right)))
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for byte in letters:
+        index = index * 26 + byte - 64
+    return index - 1
 
 
 # ods: content.xml, scanned with bytes.find/count (the usual "table:" prefix assumed)

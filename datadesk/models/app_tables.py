@@ -201,6 +201,9 @@ def app_tables(prefix: str = DEFAULT_PREFIX, schema: str | None = None) -> AppTa
         sa.Column("message", sa.String(1000)),
         # JSON text: notices, the first problems and changes, headings, for the job page
         sa.Column("report", sa.Text),
+        # host:pid:start of the process running the job (revision 0004), to tell a run whose
+        # process died from one still going
+        sa.Column("runner", sa.String(200)),
         sa.PrimaryKeyConstraint("id", name=name("ijob_pk")),
         sa.Index(name("ijob_user_ix"), "username", "created_at"),
         sa.Index(name("ijob_hash_ix"), "file_sha256"),

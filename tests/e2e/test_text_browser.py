@@ -23,8 +23,14 @@ if W3M is None:
     pytest.fail("w3m is not installed (scripts/system-deps installs it)", pytrace=False)
 
 
-def w3m_dump(url: str, session: Session | None = None, post_file: Path | None = None) -> str:
-    """What a w3m user sees on a page (optionally signed in, optionally after posting a form)."""
+def w3m_dump(
+    url: str,
+    session: Session | None = None,
+    post_file: Path | None = None,
+    content_type: str | None = None,
+) -> str:
+    """What a w3m user sees on a page (optionally signed in, optionally after posting a form;
+    ``content_type`` for a body that is not url-encoded, e.g. a multipart upload)."""
     # w3m sends -header values on the first request only, so posts are not followed: the test
     # then reads the outcome through the signed-in session.
     follow = "0" if post_file is not None else "10"
@@ -33,6 +39,8 @@ def w3m_dump(url: str, session: Session | None = None, post_file: Path | None = 
         args += ["-header", f"Cookie: {session.cookie}"]
     if post_file is not None:
         args += ["-post", str(post_file)]
+    if content_type is not None:
+        args += ["-header", f"Content-Type: {content_type}"]
     result = subprocess.run([*args, url], capture_output=True, text=True, timeout=30, check=True)
     return result.stdout
 

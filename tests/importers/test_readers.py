@@ -14,7 +14,7 @@ import pytest
 from datadesk.errors import FileTooLarge, UnreadableFile
 from datadesk.importers.readers import detect_format, open_sheet
 from datadesk.importers.sheet import Heading, SourceRow
-from datadesk.importers.xml_scan import _xlsx_hidden_rows, ods_details
+from datadesk.importers.xml_scan import _xlsx_row_marks, ods_details
 from tests.importers.reader_files import (
     OFFSET_ROWS,
     REPORT_HEADINGS,
@@ -223,7 +223,7 @@ def test_hidden_rows_are_found_across_chunk_boundaries(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "chunks.xlsx") as archive:
         part = "xl/worksheets/sheet1.xml"
         for chunk_size in (3, 10, 64, 1000, 1 << 20):
-            assert _xlsx_hidden_rows(archive, part, chunk_size) == hidden
+            assert _xlsx_row_marks(archive, part, chunk_size)[0] == hidden
 
 
 def test_max_rows_stops_the_iterator(tmp_path: Path) -> None:

@@ -122,7 +122,7 @@ def test_as_user_applies_that_users_policy(
 
 
 def test_a_killed_import_leaves_the_database_as_before(
-    runtime: Runtime, settings: Settings, tmp_path: Path
+    runtime: Runtime, settings: Settings, tmp_path: Path, web: Any
 ) -> None:
     save_profiles(runtime)
     employee = staff_rows(runtime, 1)[0]["employee_no"]
@@ -142,14 +142,7 @@ def test_a_killed_import_leaves_the_database_as_before(
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            status = count(runtime, "SELECT status FROM datadesk_import_jobs ORDER BY id DESC")
-            if status == "running":
-                break
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.05)
-        time.sleep(1.5)  # well into the rows
+        _wait_until_rows_are_written(runtime, settings, process)
         assert process.poll() is None, "the import finished before it could be killed"
         process.send_signal(signal.SIGKILL)
     finally:
@@ -161,6 +154,12 @@ def test_a_killed_import_leaves_the_database_as_before(
     assert count(runtime, "SELECT COUNT(*) FROM datadesk_audit") == audit_before
     if runtime.engine.dialect.name == "sqlite":
         assert count(runtime, "PRAGMA integrity_check") == "ok"
+    # The job is shown as interrupted, on its page too.
+    job = runtime.imports.jobs.get(count(runtime, "SELECT MAX(id) FROM datadesk_import_jobs"))
+    assert job.status == "running" and job.is_interrupted and job.shown_status == "interrupted"
+    page = web("admin").get(f"/admin/imports/{job.id}").text
+    assert "Interrupted: the process running this import stopped" in page
+    assert "nothing of it was written" in page
     # The database is usable right away: a new run of the same profile works.
     small = tmp_path / "small.csv"
     small.write_text(
@@ -209,6 +208,28 @@ def test_sigterm_stops_an_import_cleanly_and_marks_the_job_interrupted(
     assert job.message and "nothing was written" in job.message
     assert count(runtime, "SELECT COUNT(*) FROM immunizations") == before
     assert count(runtime, "SELECT COUNT(*) FROM datadesk_audit") == audit_before
+
+
+def _wait_until_rows_are_written(
+    runtime: Runtime, settings: Settings, process: subprocess.Popen[bytes]
+) -> None:
+    """Until the import's transaction holds written rows: on PostgreSQL the job's stored
+    progress, on SQLite the write-ahead log growing past a few pages of rows."""
+    wal = Path(str(sa.engine.make_url(settings.database_url).database) + "-wal")
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        if runtime.engine.dialect.name == "sqlite":
+            if wal.exists() and wal.stat().st_size > 2 * 1024 * 1024:
+                return
+        else:
+            progress = count(
+                runtime, "SELECT progress_rows FROM datadesk_import_jobs ORDER BY id DESC"
+            )
+            if progress:
+                return
+        time.sleep(0.05)  # polling the condition, not waiting for time to pass
+    raise AssertionError("the import wrote no rows within 3 minutes")
 
 
 __all__ = ["Actor"]

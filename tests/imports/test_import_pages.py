@@ -53,6 +53,22 @@ def test_grid_links_to_import_only_for_roles_that_may(web: Any) -> None:
     assert clerk.get("/admin/immunizations/import").status_code == 200
 
 
+def test_signed_out_visitors_are_sent_to_sign_in(settings: Any) -> None:
+    from starlette.testclient import TestClient
+
+    from datadesk.app import create_app
+
+    app = create_app(settings)
+    try:
+        with TestClient(app, follow_redirects=False) as client:
+            for path in ("/admin/staff/import", "/admin/imports", "/admin/imports/1"):
+                response = client.get(path)
+                assert response.status_code in (302, 303), path
+                assert "/admin/login" in response.headers["location"]
+    finally:
+        app.state.runtime.engine.dispose()
+
+
 def test_upload_preview_commit_with_a_configured_profile(web: Any, import_db_url: str) -> None:
     staff = existing_staff(import_db_url, 2)
     rows = [sheet_row(s) for s in staff]

@@ -45,11 +45,11 @@ def table_names(engine: sa.Engine, schema: str | None = None) -> set[str]:
 def test_upgrade_creates_the_tables_and_is_idempotent(fresh_db_url: str, engine: sa.Engine) -> None:
     assert not is_schema_current(engine)
     assert current_revision(engine) is None
-    assert upgrade_database(fresh_db_url) == head_revision() == "0004"
+    assert upgrade_database(fresh_db_url) == head_revision() == "0005"
     assert table_names(engine) == APP_TABLES | {"datadesk_alembic_version"}
     assert is_schema_current(engine)
     require_current_schema(engine)
-    assert upgrade_database(fresh_db_url) == "0004"
+    assert upgrade_database(fresh_db_url) == "0005"
     assert table_names(engine) == APP_TABLES | {"datadesk_alembic_version"}
 
 
@@ -65,7 +65,7 @@ def test_downgrade_drops_the_tables_and_upgrade_restores_them(
     assert not is_schema_current(engine)
     with pytest.raises(SchemaError, match="datadesk db upgrade"):
         require_current_schema(engine)
-    assert upgrade_database(fresh_db_url) == "0004"
+    assert upgrade_database(fresh_db_url) == "0005"
     assert table_names(engine) >= APP_TABLES
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(users)).scalar() == 0
@@ -78,8 +78,23 @@ def test_downgrade_one_step_drops_only_the_import_tables(
     assert downgrade_database(fresh_db_url, revision="0002") == "0002"
     imports = {"datadesk_import_jobs", "datadesk_import_files", "datadesk_import_profiles"}
     assert table_names(engine) == (APP_TABLES - imports) | {"datadesk_alembic_version"}
-    assert upgrade_database(fresh_db_url) == "0004"
+    assert upgrade_database(fresh_db_url) == "0005"
     assert table_names(engine) >= APP_TABLES
+
+
+def test_the_job_runner_column_comes_and_goes_with_revision_0005(
+    fresh_db_url: str, engine: sa.Engine
+) -> None:
+    def job_columns() -> set[str]:
+        with engine.connect() as conn:
+            return {c["name"] for c in sa.inspect(conn).get_columns("datadesk_import_jobs")}
+
+    upgrade_database(fresh_db_url)
+    assert "runner" in job_columns()
+    assert downgrade_database(fresh_db_url, revision="0004") == "0004"
+    assert "runner" not in job_columns() and "status" in job_columns()
+    assert upgrade_database(fresh_db_url) == "0005"
+    assert "runner" in job_columns()
 
 
 def test_downgrade_to_the_baseline_keeps_the_version(fresh_db_url: str, engine: sa.Engine) -> None:
@@ -93,7 +108,7 @@ def test_custom_prefix_places_tables_and_version_table(
     fresh_db_url: str, engine: sa.Engine
 ) -> None:
     placement = AppTablesConfig(prefix="DD_")
-    assert upgrade_database(fresh_db_url, placement) == "0004"
+    assert upgrade_database(fresh_db_url, placement) == "0005"
     expected = {name.replace("datadesk_", "dd_") for name in APP_TABLES}
     assert table_names(engine) == expected | {"dd_alembic_version"}
     assert is_schema_current(engine, placement)

@@ -111,7 +111,7 @@ def test_server_database_exports_own_tables(small_db: str, tmp_path: Path) -> No
     with zipfile.ZipFile(archive_path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         users = [json.loads(line) for line in archive.read("users.jsonl").splitlines()]
-    assert manifest["format"] == 1 and manifest["revision"] == "0004"
+    assert manifest["format"] == 1 and manifest["revision"] == "0005"
     expected = {"file": "users.jsonl", "table": "datadesk_users", "rows": 1}
     assert manifest["tables"]["users"] == expected
     assert [u["username"] for u in users] == ["admin"]

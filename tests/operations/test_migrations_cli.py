@@ -13,7 +13,7 @@ from tests.test_cli import run
 def test_down_and_up_again_keeps_the_data(small_db: str, tmp_path: Path) -> None:
     env = env_for(small_db, tmp_path)
     current = run("db", "current", env=env)
-    assert current.returncode == 0 and "revision 0004 (current)" in current.stdout
+    assert current.returncode == 0 and "revision 0005 (current)" in current.stdout
     engine = sa.create_engine(small_db)
     with engine.begin() as conn:
         conn.exec_driver_sql(

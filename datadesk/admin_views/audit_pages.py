@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from datadesk.admin_views.access import actor_of, audit_context, check_values, require_row
+from datadesk.admin_views.admin_pages import AdminPages
 from datadesk.admin_views.cells import path_to_key_parts
 from datadesk.auth.actor import Actor
 from datadesk.errors import AccessDenied, InvalidInput
@@ -36,11 +37,11 @@ FILTERS = ("username", "table", "key", "from", "to")
 HIDDEN_VALUE = "(hidden)"
 
 
-class AuditPages:
+class AuditPages(AdminPages):
     """GET /admin/audit, GET /admin/audit/{id}, POST /admin/audit/{id}/revert."""
 
     def __init__(self, admin: DatadeskAdmin, tables: AppTables, services: ViewServices) -> None:
-        self.admin = admin
+        super().__init__(admin)
         self.tables = tables
         self.services = services
 

@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from datadesk.admin_views.access import audit_context
+from datadesk.admin_views.admin_pages import AdminPages
 from datadesk.admin_views.grid_form import GridForm
 from datadesk.admin_views.grid_rows import version_columns
 from datadesk.admin_views.model_view import DatadeskModelView
@@ -57,13 +58,12 @@ class BulkRequest:
         return fields + [("pks", key) for key in self.raw_keys]
 
 
-class BulkSetPages:
+class BulkSetPages(AdminPages):
     """GET and POST /admin/{table}/bulk-set."""
 
     def __init__(self, grid_pages: GridEditPages) -> None:
+        super().__init__(grid_pages.admin)
         self.grid_pages = grid_pages
-        self.admin = grid_pages.admin
-        self._admin_ref = grid_pages.admin  # where sqladmin's login_required finds sign-in
 
     def routes(self) -> list[Route]:
         """The routes to mount in the admin."""

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from datadesk.admin_views.access import actor_of
+from datadesk.admin_views.admin_pages import AdminPages
 from datadesk.exports.grid_export import GridExporter
 
 if TYPE_CHECKING:
@@ -38,11 +39,11 @@ class TemporaryFileResponse(FileResponse):
             Path(self.path).unlink(missing_ok=True)
 
 
-class ExportPages:
+class ExportPages(AdminPages):
     """The ``/{identity}/export`` route of the admin."""
 
     def __init__(self, admin: DatadeskAdmin, exporter: GridExporter) -> None:
-        self.admin = admin
+        super().__init__(admin)
         self.exporter = exporter
         self.limiter = anyio.CapacityLimiter(exporter.settings.concurrent)
 

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from datadesk.admin_views.access import access_for, audit_context, decode_version, scope_key
+from datadesk.admin_views.admin_pages import AdminPages
 from datadesk.admin_views.bulk_set import BulkSetPages
 from datadesk.admin_views.grid_form import GridForm
 from datadesk.admin_views.grid_rows import EditRow, GridRows, editable_column
@@ -39,12 +40,11 @@ MAX_SAVED_KEYS = 100  # keys of saved rows named in the address after a save
 DONE_PARAMS = frozenset({"saved", "saved_rows", "unchanged", "bulk", "bulk_column"})
 
 
-class GridEditPages:
+class GridEditPages(AdminPages):
     """GET and POST /admin/{table}/grid."""
 
     def __init__(self, admin: DatadeskAdmin) -> None:
-        self.admin = admin
-        self._admin_ref = admin  # where sqladmin's login_required finds the sign-in check
+        super().__init__(admin)
 
     def routes(self) -> list[Route]:
         """The routes to mount in the admin."""

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from datadesk.admin_views.access import actor_of, audit_context
+from datadesk.admin_views.admin_pages import AdminPages
 from datadesk.auth.actor import Actor
 from datadesk.config.schema import ImportProfile
 from datadesk.errors import AccessDenied, FileTooLarge, InvalidInput, NotFound
@@ -37,12 +38,11 @@ PROGRESS_TOKENS = 1000  # progress entries kept per process
 CONCURRENT_RUNS = 2  # imports running at once per worker process
 
 
-class ImportPages:
+class ImportPages(AdminPages):
     """Routes under /admin: /{table}/import and /imports/..."""
 
     def __init__(self, admin: DatadeskAdmin, service: ImportService) -> None:
-        self._admin_ref = admin  # where sqladmin's login_required finds the sign-in check
-        self.admin = admin
+        super().__init__(admin)
         self.service = service
         self.limiter = anyio.CapacityLimiter(CONCURRENT_RUNS)
         self.tokens: dict[str, int] = {}

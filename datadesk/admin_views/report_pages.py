@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from datadesk.admin_views.access import actor_of
+from datadesk.admin_views.admin_pages import AdminPages
 from datadesk.admin_views.export_pages import TemporaryFileResponse
 from datadesk.auth.actor import Actor
 from datadesk.errors import TooManyRows
@@ -49,11 +50,11 @@ class FormField:
     error: str
 
 
-class ReportPages:
+class ReportPages(AdminPages):
     """Routes under /admin/reports."""
 
     def __init__(self, admin: DatadeskAdmin, service: ReportService, concurrent: int) -> None:
-        self.admin = admin
+        super().__init__(admin)
         self.service = service
         self.limiter = anyio.CapacityLimiter(concurrent)
 

@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from datadesk.admin_views.access import audit_context
+from datadesk.admin_views.admin_pages import AdminPages
 from datadesk.admin_views.site import DatadeskAdmin
 from datadesk.admin_views.user_form import (
     USERNAME_LIMIT,
@@ -65,7 +66,7 @@ def format_when(moment: dt.datetime | None) -> str:
     return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-class UsersPages:
+class UsersPages(AdminPages):
     """The handlers of /admin/users and its sub-pages."""
 
     def __init__(
@@ -76,7 +77,7 @@ class UsersPages:
         policy: RolePolicy,
         roles: Mapping[str, RoleConfig],
     ) -> None:
-        self._admin_ref = admin  # where sqladmin's login_required finds the sign-in check
+        super().__init__(admin)
         self.render = admin.render
         self.users = users
         self.directory = directory

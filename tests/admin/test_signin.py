@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from tests.admin.conftest import CSRF_RE, PASSWORD, SignedInClient, sign_in
@@ -186,3 +187,29 @@ def test_repeated_failures_lock_the_account(app_factory: Any) -> None:
         )
         assert locked.status_code == 401
         assert "Too many failed sign-ins" in locked.text
+
+
+def test_every_admin_page_sends_signed_out_visitors_to_sign_in(app_factory: Any) -> None:
+    """Each GET route of the admin (grids, detail, forms, audit, users, imports, exports,
+    reports, grid editing, ...) redirects a visitor without a session to the sign-in form."""
+    app = app_factory()
+    values = {"identity": "staff", "name": "headcount", "username": "admin", "token": "t"}
+    paths = []
+    for route in app.state.admin.admin.router.routes:
+        if not isinstance(route, Route) or "GET" not in (route.methods or {"GET"}):
+            continue
+        if route.name in {"login", "logout", "index"}:
+            continue
+        path = route.path
+        for param, convertor in route.param_convertors.items():
+            value = (
+                "1" if type(convertor).__name__ == "IntegerConvertor" else values.get(param, "1")
+            )
+            path = re.sub(r"\{" + param + r"(:[^}]*)?\}", value, path)
+        paths.append("/admin" + path)
+    assert len(paths) >= 20 and "/admin/audit" in paths and "/admin/reports" in paths
+    with TestClient(app, follow_redirects=False) as anonymous:
+        for path in paths:
+            response = anonymous.get(path)
+            assert response.status_code == 302, (path, response.status_code)
+            assert "/admin/login?next=" in response.headers["location"], path

@@ -29,6 +29,7 @@ from datadesk.exports.xlsx import XlsxWorkbook
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
 from datadesk.models.grid_layout import GridLayout
 from datadesk.models.grid_query import GridQuery, GridState
+from datadesk.observability import metrics
 
 FileFormat = Literal["xlsx", "csv"]
 FORMATS: dict[str, str] = {
@@ -133,7 +134,8 @@ class GridExporter:
         raised (TooManyRows when the rows exceed ``exports.max_rows``)."""
         started = time.perf_counter()
         try:
-            rows = self._write(plan, path)
+            with metrics.export_observed(plan.file_format):
+                rows = self._write(plan, path)
         except BaseException:
             path.unlink(missing_ok=True)
             raise

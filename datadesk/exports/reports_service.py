@@ -32,6 +32,7 @@ from datadesk.exports.reports_query import ReportQuery, SheetPlan
 from datadesk.exports.reports_spec import ReportSpec, find_report_problems, resolve_reports
 from datadesk.exports.xlsx import XlsxWorkbook
 from datadesk.models.catalog import Catalog
+from datadesk.observability import metrics
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 logger = logging.getLogger("datadesk.reports")
@@ -185,6 +186,7 @@ class ReportService:
         skipped = [plan.sheet.name for plan in plans if not plan.columns]
         results = []
         with (
+            metrics.export_observed("report"),
             self.engine.connect() as conn,
             XlsxWorkbook(
                 target,

@@ -18,7 +18,10 @@ JSON_FIELDS = "%(levelname)s %(name)s %(message)s"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(user)s] %(message)s"
 RENAMED = {"levelname": "level", "name": "logger", "exc_info": "traceback"}
 # Servers' own loggers are routed through the same handler (no second format in the output).
-SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error")
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "gunicorn.error")
+# datadesk writes one access line per request itself (datadesk.access, with the request id and
+# user); the server's own access logger stays silent, or every request would be logged twice.
+SILENT_LOGGERS = ("uvicorn.access",)
 _HANDLER_MARK = "_datadesk_handler"
 
 
@@ -87,4 +90,8 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> logging.
         server_logger = logging.getLogger(name)
         server_logger.handlers.clear()
         server_logger.propagate = True
+    for name in SILENT_LOGGERS:
+        silent = logging.getLogger(name)
+        silent.handlers.clear()
+        silent.propagate = False
     return handler

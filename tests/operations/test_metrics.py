@@ -65,3 +65,21 @@ def test_metrics_count_routes_logins_and_the_pool(
     assert failures - sample(before, "datadesk_login_failures_total", reason="invalid") == 1
     assert sample(after, "datadesk_db_pool_size") == 5
     assert "datadesk_db_pool_checked_out" in after
+
+
+def test_metrics_count_exports_by_format_and_outcome(
+    make_app: Callable[..., Any], signed_in: Callable[..., SignedInClient]
+) -> None:
+    app = make_app()
+    with TestClient(app, client=("127.0.0.1", 40000)) as scraper:
+        before = scraper.get("/metrics").text
+        client = signed_in(app, client=("127.0.0.1", 40001))
+        for file_format in ("xlsx", "csv", "csv"):
+            response = client.get("/admin/things/export", params={"format": file_format})
+            assert response.status_code == 200, response.text[:200]
+        after = scraper.get("/metrics").text
+    for kind, expected in (("xlsx", 1), ("csv", 2)):
+        labels = {"kind": kind, "outcome": "done"}
+        done = sample(after, "datadesk_export_jobs_total", **labels)
+        assert done - sample(before, "datadesk_export_jobs_total", **labels) == expected
+    assert sample(after, "datadesk_export_job_duration_seconds_count", kind="csv") >= 2

@@ -132,3 +132,18 @@ def test_production_mode_needs_a_secret_key(small_db: str, tmp_path: Any) -> Non
 
         create_app(settings)
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_the_server_access_log_stays_silent_beside_datadesk_s_own() -> None:
+    """uvicorn logs access lines when its access logger has a handler (its own or inherited);
+    datadesk writes its own line per request, so uvicorn's must have none."""
+    import logging
+
+    from datadesk.observability.logs import configure_logging
+
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.propagate = True  # as uvicorn's default logging config leaves it
+    configure_logging("text", "INFO")
+    assert logging.getLogger().hasHandlers()
+    assert logging.getLogger("datadesk.access").hasHandlers()
+    assert not uvicorn_access.hasHandlers()

@@ -49,9 +49,12 @@ from bench.servers import (
 )
 
 ROLES = ["clerk", "clerk", "manager", "manager", "manager", "official", "official", "auditor"]
-# What "export" downloads, per role. The grid export (issue 5) adds a line here, e.g.
-# "official": "/admin/immunizations/export.xlsx".
-EXPORTS = {"auditor": "/admin/audit/export.csv?table=immunizations"}
+# What "export" downloads, per role: officials take the staff grid out to Excel (a few hundred
+# typed rows, written in full before it is sent), auditors the audit log's CSV (streamed).
+EXPORTS = {
+    "auditor": "/admin/audit/export.csv?table=immunizations",
+    "official": "/admin/staff/export?format=xlsx&sort=last_name",
+}
 SECRET_KEY = "bench-load-secret-key-0123456789abcdefghij"
 
 
@@ -219,9 +222,11 @@ class User:
             else:
                 await self.edit()
         elif self.role == "official":
-            if roll < 0.4:
+            if roll < 0.35:
                 table = rng.choice(["staff", "students", "immunizations"])
                 await b.request("list", "GET", f"/admin/{table}/list", 200)
+            elif roll < 0.45:
+                await b.request("export", "GET", EXPORTS[self.role], 200)
             elif roll < 0.7:
                 name = rng.choice(t.surnames)
                 await b.request("search", "GET", f"/admin/students/list?search={name}", 200)

@@ -7,9 +7,11 @@ import re
 import socket
 import ssl
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx2
+import openpyxl
 import pytest
 import sqlalchemy as sa
 
@@ -128,6 +130,25 @@ def test_audit_download_streams_through_the_proxy(via_proxy: Session, image_serv
     assert direct.status_code == 200
     assert proxied == direct.content
     assert b"+1 555 0102" in proxied
+
+
+def test_grid_export_downloads_whole_through_the_proxy(
+    via_proxy: Session, site: Site, tmp_path: Path
+) -> None:
+    query = {"format": "xlsx", "sort": "-imm_id"}
+    with via_proxy.client.stream("GET", "/admin/immunizations/export", params=query) as response:
+        assert response.status_code == 200
+        assert response.headers["content-disposition"].startswith("attachment")
+        (tmp_path / "export.xlsx").write_bytes(b"".join(response.iter_bytes()))
+    engine = sa.create_engine(site.database_url)
+    with engine.connect() as conn:
+        keys = conn.exec_driver_sql("SELECT IMM_ID FROM IMMUNIZATIONS ORDER BY IMM_ID DESC")
+        expected = [row[0] for row in keys]
+    engine.dispose()
+    sheet = openpyxl.load_workbook(tmp_path / "export.xlsx", read_only=True).worksheets[0]
+    rows = list(sheet.values)
+    assert rows[0][0] == "No."  # imm_id, the grid's first column
+    assert [row[0] for row in rows[1:]] == expected
 
 
 def test_static_assets_are_cached_by_nginx_without_cookies(front: Nginx) -> None:

@@ -1,5 +1,5 @@
 """Every demo role x every table x the list, detail, create, edit, delete, lookup, editable
-grid and bulk set endpoints.
+grid, bulk set, export and import endpoints.
 
 The expected answer of each cell is computed from datadesk.yaml's grants by the policy, and the
 HTTP answer must agree on every path: a page is served exactly when the action is granted (and
@@ -51,6 +51,8 @@ def test_every_table_and_endpoint_agrees_with_the_policy(as_user: Any, username:
         expect(f"/admin/{identity}/list", access.can("list"))
         expect(f"/admin/{identity}/lookup?q=a", access.can("list"))
         expect(f"/admin/{identity}/create", access.can("create") and view.can_create)
+        expect(f"/admin/{identity}/export?format=csv", access.can("export"))
+        expect(f"/admin/{identity}/import", access.can("import"))
         grid_edit = access.can("list") and view.permissions(access)["grid_edit"]
         expect(f"/admin/{identity}/grid", grid_edit)
         if grid_edit:

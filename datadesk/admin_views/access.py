@@ -22,8 +22,9 @@ from datadesk.auth.policy import TableAccess
 from datadesk.errors import AccessDenied, NotFound
 from datadesk.models.audit import AuditContext, jsonable
 from datadesk.models.catalog import TableInfo
-from datadesk.models.grid_query import GridQuery, row_exists
+from datadesk.models.grid_query import GridQuery
 from datadesk.models.records import RowConflict
+from datadesk.models.row_keys import row_exists
 
 if TYPE_CHECKING:
     from datadesk.admin_views.model_view import DatadeskModelView

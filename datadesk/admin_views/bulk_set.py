@@ -28,8 +28,9 @@ from datadesk.admin_views.grid_rows import version_columns
 from datadesk.admin_views.model_view import DatadeskModelView
 from datadesk.auth.policy import TableAccess
 from datadesk.errors import DatadeskError, InvalidInput
-from datadesk.models.batch_writes import BatchOutcome, BatchUpdate, key_text, keys_condition
+from datadesk.models.batch_writes import BatchOutcome, BatchUpdate
 from datadesk.models.grid_query import FILTER_PREFIX
+from datadesk.models.row_keys import key_text, keys_condition
 
 if TYPE_CHECKING:
     from datadesk.admin_views.grid_edit import GridEditPages

@@ -30,7 +30,8 @@ from datadesk.admin_views.pages import GridPage
 from datadesk.admin_views.session_gate import MAX_FORM_FIELDS
 from datadesk.auth.policy import TableAccess
 from datadesk.errors import AccessDenied, DatadeskError
-from datadesk.models.batch_writes import BatchOutcome, BatchUpdate, RowChange, match_key
+from datadesk.models.batch_writes import BatchOutcome, BatchUpdate, RowChange
+from datadesk.models.row_keys import match_key
 
 if TYPE_CHECKING:
     from datadesk.admin_views.site import DatadeskAdmin

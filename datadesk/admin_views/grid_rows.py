@@ -22,9 +22,9 @@ from datadesk.admin_views.grid_form import GridForm
 from datadesk.admin_views.grid_submission import SubmittedRow
 from datadesk.admin_views.pages import GridPage
 from datadesk.auth.policy import TableAccess
-from datadesk.models.batch_writes import keys_condition, match_key
 from datadesk.models.catalog import ColumnInfo
 from datadesk.models.grid_query import GridState
+from datadesk.models.row_keys import keys_condition, match_key
 
 EDITABLE = "__editable"  # result column: 1 when the row is one the user may edit
 

@@ -38,6 +38,7 @@ from datadesk.auth.users import UserStore
 from datadesk.errors import DatadeskError, NotFound
 from datadesk.models.count_cache import CountCache
 from datadesk.models.grid_query import format_row_label, label_attributes, like_pattern
+from datadesk.models.row_keys import keys_condition, match_key
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 logger = logging.getLogger("datadesk.admin")
@@ -274,21 +275,36 @@ class DatadeskAdmin(Admin):
         access: TableAccess,
         action: str,
     ) -> Any:
-        t = view.table_info.table
+        return self._load_rows(view, [key], access, action)[0]
+
+    def _load_rows(
+        self,
+        view: DatadeskModelView,
+        keys: builtins.list[builtins.list[Any]],
+        access: TableAccess,
+        action: str,
+    ) -> builtins.list[Any]:
+        """The rows with these keys, in their order, as ``action`` may reach them (one query);
+        NotFound names the first key that is absent or out of scope (the two look alike)."""
+        table = view.table_info
         cols = [
-            t.c[c.db_name].label(c.name)
-            for c in view.table_info.columns.values()
-            if c.name not in access.hidden or c.name in view.table_info.primary_key
+            table.table.c[c.db_name].label(c.name)
+            for c in table.columns.values()
+            if c.name not in access.hidden or c.name in table.primary_key
         ]
-        stmt = sa.select(*cols).where(view.grid.key_condition(key))
-        scope = access.where_for(action)
-        if scope is not None:
-            stmt = stmt.where(scope)
+        stmt = access.restrict(sa.select(*cols).where(keys_condition(table, keys)), action)
         with view.services.records.reading() as conn:
-            row = conn.execute(stmt).mappings().first()
-        if row is None:  # out of scope looks exactly like absent
-            raise NotFound(f"{view.table_info.label}: no row with key {', '.join(map(str, key))}")
-        return row
+            found = {
+                match_key(row[name] for name in table.primary_key): row
+                for row in conn.execute(stmt).mappings()
+            }
+        rows = []
+        for key in keys:
+            row = found.get(match_key(key))
+            if row is None:
+                raise NotFound(f"{table.label}: no row with key {', '.join(map(str, key))}")
+            rows.append(row)
+        return rows
 
     def _reference_labels(self, view: DatadeskModelView, row: Any) -> dict[str, tuple[str, str]]:
         """(label, target identity) of each non-null reference of a row."""
@@ -335,7 +351,7 @@ class DatadeskAdmin(Admin):
             return RedirectResponse(
                 URL(list_url).include_query_params(deleted=str(len(keys))), status_code=303
             )
-        rows = [await view.services.run_db(self._load_row, view, k, access, "delete") for k in keys]
+        rows = await view.services.run_db(self._load_rows, view, keys, access, "delete")
         context = {
             "model_view": view,
             "title": f"Delete {view.name_plural}",

@@ -23,9 +23,7 @@ from datadesk.models.audit import AuditContext, diff, jsonable
 from datadesk.models.catalog import TableInfo
 from datadesk.models.grid_query import capped_count
 from datadesk.models.records import RecordStore, changed_since, conflict_details, explain_db_error
-
-IN_LIST_LIMIT = 1000  # Oracle refuses IN lists of more than 1000 expressions (ORA-01795)
-Key = tuple[Any, ...]
+from datadesk.models.row_keys import Key, key_text, keys_condition, match_key
 
 
 @dataclass(frozen=True)
@@ -70,16 +68,6 @@ class _Undo(Exception):
     """Raised inside a batch's transaction to roll it back (the outcome says why)."""
 
 
-def match_key(key: Iterable[Any]) -> Key:
-    """A key as compared between a request and the database (types normalised)."""
-    return tuple(jsonable(part) for part in key)
-
-
-def key_text(key: Sequence[Any]) -> str:
-    """A key as shown in messages: its parts joined by commas."""
-    return ", ".join("" if part is None else str(jsonable(part)) for part in key)
-
-
 def fingerprint(table: TableInfo, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """A digest of a set of rows: their keys and the values of ``columns``, in key order."""
     items = sorted(
@@ -91,20 +79,6 @@ def fingerprint(table: TableInfo, rows: Iterable[Mapping[str, Any]], columns: Se
     )
     text = json.dumps(items, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def keys_condition(table: TableInfo, keys: Sequence[Sequence[Any]]) -> sa.ColumnElement[bool]:
-    """WHERE term matching rows by key, as IN lists of at most 1000 keys joined by OR."""
-    t = table.table
-    columns = [t.c[table.columns[n].db_name] for n in table.primary_key]
-    chunks = [keys[i : i + IN_LIST_LIMIT] for i in range(0, len(keys), IN_LIST_LIMIT)]
-    if len(columns) == 1:
-        terms = [columns[0].in_([k[0] for k in chunk]) for chunk in chunks]
-    else:
-        terms = [sa.tuple_(*columns).in_([tuple(k) for k in chunk]) for chunk in chunks]
-    if not terms:
-        return sa.literal_column("1") == sa.literal_column("0")
-    return terms[0] if len(terms) == 1 else sa.or_(*terms)
 
 
 def select_rows(table: TableInfo, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:

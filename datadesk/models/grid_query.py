@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from datadesk.errors import InvalidInput
 from datadesk.models.catalog import Catalog, ColumnInfo, TableInfo
+from datadesk.models.row_keys import key_condition
 
 FILTER_PREFIX = "f."
 LIST_SKIP_KINDS = frozenset({"long_text", "binary"})
@@ -362,27 +363,6 @@ def capped_count(
     if where:
         inner = inner.where(*where)
     return sa.select(sa.func.count()).select_from(inner.limit(cap + 1).subquery("capped"))
-
-
-def key_condition(table: TableInfo, key_values: Sequence[Any]) -> sa.ColumnElement[bool]:
-    """WHERE term selecting one row of a table by its key values (in primary-key order)."""
-    t = table.table
-    return sa.and_(
-        *(
-            t.c[table.columns[name].db_name] == value
-            for name, value in zip(table.primary_key, key_values, strict=True)
-        )
-    )
-
-
-def row_exists(
-    conn: Any, table: TableInfo, key: Sequence[Any], scope: sa.ColumnElement[bool] | None = None
-) -> bool:
-    """Whether the row with this key exists (within ``scope``, when given)."""
-    stmt = sa.select(sa.literal(1)).select_from(table.table).where(key_condition(table, key))
-    if scope is not None:
-        stmt = stmt.where(scope)
-    return conn.execute(stmt.limit(1)).first() is not None
 
 
 def label_attributes(table: TableInfo) -> list[str]:

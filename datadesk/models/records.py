@@ -19,7 +19,7 @@ from datadesk.errors import NotFound, WriteRejected
 from datadesk.models.audit import AuditContext, AuditLog, diff
 from datadesk.models.catalog import TableInfo
 from datadesk.models.engine import WRITE_OPTIONS
-from datadesk.models.grid_query import row_exists
+from datadesk.models.row_keys import key_text, row_exists
 
 WriteListener = Callable[[str], None]
 
@@ -93,7 +93,7 @@ class RecordStore:
             session.connection(execution_options=WRITE_OPTIONS)
             obj = session.get(table.model, tuple(key), with_for_update=True)
             if obj is None:
-                raise NotFound(f"{table.label}: no row with key {_key_text(key)}")
+                raise NotFound(f"{table.label}: no row with key {key_text(key)}")
             before = row_values(table, obj)
             _check_expected(table, before, expected)
             for name, value in values.items():
@@ -129,7 +129,7 @@ class RecordStore:
                     obj = None
                 if obj is None:
                     session.rollback()
-                    raise NotFound(f"{table.label}: no row with key {_key_text(key)}")
+                    raise NotFound(f"{table.label}: no row with key {key_text(key)}")
                 before = row_values(table, obj)
                 try:
                     _check_expected(table, before, expected)
@@ -293,10 +293,6 @@ def explain_db_error(exc: sa_exc.DBAPIError, table: TableInfo) -> tuple[str, str
         )
         return message, col.name if col is not None and "{col}" in template else None
     return f"the database refused the change ({text.splitlines()[0][:160]})", None
-
-
-def _key_text(key: Sequence[Any]) -> str:
-    return ", ".join(str(part) for part in key)
 
 
 def fetch_one(session_factory: sessionmaker[Session], stmt: sa.Select[Any]) -> Any:

@@ -216,3 +216,21 @@ def test_big_reference_is_a_key_input_validated_against_its_table(
     lookup = client.get("/admin/staff/lookup", params={"q": "a"})
     assert lookup.status_code == 200
     assert len(lookup.json()) == 20
+
+
+def test_delete_confirmation_lists_many_rows_in_the_order_chosen(
+    client: TestClient, demo_db_url: str
+) -> None:
+    engine = sa.create_engine(demo_db_url)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT STAFF_ID, TRAINING_CODE FROM CERTIFICATIONS ORDER BY 1 DESC, 2 LIMIT 3"
+        ).all()
+    engine.dispose()
+    keys = [f"{staff_id};{code}" for staff_id, code in rows]  # a composite key
+    confirm = client.get("/admin/certifications/delete", params={"pks": keys})
+    assert confirm.status_code == 200
+    shown = re.findall(r'name="pks" value="([^"]+)"', confirm.text)
+    assert shown == keys
+    missing = client.get("/admin/certifications/delete", params={"pks": [keys[0], "0;NOPE"]})
+    assert missing.status_code == 404 and "0, NOPE" in missing.text

@@ -16,17 +16,11 @@ from sqlalchemy.orm import sessionmaker
 
 from datadesk.config.schema import Config
 from datadesk.models.audit import AuditContext
-from datadesk.models.batch_writes import (
-    IN_LIST_LIMIT,
-    BatchUpdate,
-    RowChange,
-    fingerprint,
-    keys_condition,
-    select_rows,
-)
+from datadesk.models.batch_writes import BatchUpdate, RowChange, fingerprint, select_rows
 from datadesk.models.catalog import TableInfo
 from datadesk.models.records import RecordStore
 from datadesk.models.reflection import build_catalog, reflect_catalog
+from datadesk.models.row_keys import IN_LIST_LIMIT, keys_condition
 from tests.models.conftest import raw_rows, run_ddl
 
 AUDIT = AuditContext("tester", "grid")

@@ -37,7 +37,12 @@ from datadesk.auth.sessions import SessionCodec
 from datadesk.auth.users import UserStore
 from datadesk.errors import DatadeskError, NotFound
 from datadesk.models.count_cache import CountCache
-from datadesk.models.grid_query import format_row_label, label_attributes, like_pattern
+from datadesk.models.grid_query import (
+    coerce_value,
+    format_row_label,
+    label_attributes,
+    like_pattern,
+)
 from datadesk.models.row_keys import keys_condition, match_key
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -392,10 +397,12 @@ class DatadeskAdmin(Admin):
             terms: builtins.list[sa.ColumnElement[bool]] = [
                 sa.func.lower(c).like(pattern, escape="\\") for c in text_cols
             ]
-            if key.type.python_type is str:
+            key_info = table.columns[table.primary_key[0]]
+            if key_info.kind == "text":
                 terms.append(key == term)
-            elif term.isdigit():
-                terms.append(key == int(term))
+            elif key_info.kind in {"integer", "decimal", "number"} and term.isdigit():
+                # decided by the column's kind: a driver type may not know its Python type
+                terms.append(key == coerce_value(key_info, term))
             stmt = stmt.where(sa.or_(*terms)) if terms else stmt.where(key.is_(None))
         scope = access.where_for("list")
         if scope is not None:

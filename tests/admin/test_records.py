@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from starlette.testclient import TestClient
@@ -234,3 +235,26 @@ def test_delete_confirmation_lists_many_rows_in_the_order_chosen(
     assert shown == keys
     missing = client.get("/admin/certifications/delete", params={"pks": [keys[0], "0;NOPE"]})
     assert missing.status_code == 404 and "0, NOPE" in missing.text
+
+
+def test_lookup_finds_rows_by_key_and_by_label(client: TestClient, demo_db_url: str) -> None:
+    staff_id, last_name = scalar_row(
+        demo_db_url, "SELECT STAFF_ID, LAST_NAME FROM STAFF ORDER BY STAFF_ID DESC"
+    )
+    by_key = client.get("/admin/staff/lookup", params={"q": str(staff_id)}).json()
+    assert str(staff_id) in [item["key"] for item in by_key]
+    by_label = client.get("/admin/staff/lookup", params={"q": last_name.lower()}).json()
+    assert by_label and all(last_name.lower() in item["label"].lower() for item in by_label)
+    vaccine = scalar_row(demo_db_url, "SELECT VACCINE_CODE FROM VACCINES ORDER BY 1")[0]
+    by_code = client.get("/admin/vaccines/lookup", params={"q": vaccine}).json()
+    assert vaccine in [item["key"] for item in by_code]  # a text key matched as it is
+
+
+def scalar_row(url: str, sql: str) -> tuple[Any, ...]:
+    """The first row of a query."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return tuple(conn.exec_driver_sql(sql).first() or ())
+    finally:
+        engine.dispose()

@@ -121,6 +121,12 @@ class ReportSpec:
         return found
 
 
+REPORTS_PATH = "reports"  # the Reports pages' address, /admin/reports/NAME
+TABLE_PAGES = frozenset(
+    {"list", "details", "create", "edit", "delete", "lookup", "export", "import", "grid"}
+)  # a table's own pages, /admin/TABLE/PAGE: a table called 'reports' would hide such a report
+
+
 def resolve_reports(config: Config, catalog: Catalog) -> tuple[dict[str, ReportSpec], list[str]]:
     """Every report that resolves, and the problems of those that do not."""
     specs: dict[str, ReportSpec] = {}
@@ -131,6 +137,11 @@ def resolve_reports(config: Config, catalog: Catalog) -> tuple[dict[str, ReportS
             problems.append(
                 f"reports.{name}: a report name is letters, digits and '_', starting with a"
                 " letter (it is part of the report's address and of datadesk report NAME)"
+            )
+        elif REPORTS_PATH in catalog.tables and name.lower() in TABLE_PAGES:
+            problems.append(
+                f"reports.{name}: the table '{REPORTS_PATH}' has a page at /{REPORTS_PATH}/{name}"
+                " already; give the report another name"
             )
         spec = _resolve_report(name, report, catalog, problems)
         if spec is not None and len(problems) == before:

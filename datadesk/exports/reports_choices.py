@@ -2,17 +2,15 @@
 
 The options of a choice are the rows of its table that match its ``where`` and that the user
 may list (``where_for("list")``), shown by the table's row label (from the columns the user
-may see). They are kept in process, at most ``size`` lists, until a write through the app
-touches a table they read (the record store's and the import service's listeners call
+may see). They are kept in a ``TableCache``: at most ``size`` lists, until a write through the
+app touches a table they read (the record store's and the import service's listeners call
 ``invalidate``) or ``seconds`` pass (writes from outside the app are noticed then).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -26,8 +24,8 @@ from datadesk.exports.reports_params import ParameterSpec
 from datadesk.exports.reports_paths import JoinSet
 from datadesk.models.catalog import Catalog
 from datadesk.models.grid_query import coerce_value, format_row_label, label_attributes
+from datadesk.models.table_cache import EVERY_TABLE, Missing, TableCache
 
-EVERY_TABLE = "*"
 Options = list[tuple[Any, str]]
 
 
@@ -42,25 +40,19 @@ class ReportChoices:
         limit: int,
         *,
         size: int = 256,
-        seconds: float = 300.0,
+        seconds: float = 60.0,
         today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
         self.engine = engine
         self.catalog = catalog
         self.policy = policy
         self.limit = limit
-        self.size = size
-        self.seconds = seconds
         self.today = today
-        self._lock = threading.Lock()
-        self._cache: OrderedDict[tuple[Any, ...], tuple[float, frozenset[str], Options | None]]
-        self._cache = OrderedDict()
+        self._cache: TableCache[Options | None] = TableCache(seconds, size)
 
     def invalidate(self, table: str) -> None:
         """Forget every option list that reads ``table`` (called after each write)."""
-        with self._lock:
-            for key in [k for k, (_, tables, _) in self._cache.items() if _reads(tables, table)]:
-                del self._cache[key]
+        self._cache.invalidate(table)
 
     def options(self, spec: ParameterSpec, actor: Actor) -> Options | None:
         """The options, or None when the table holds more than ``limit`` of them."""
@@ -71,18 +63,12 @@ class ReportChoices:
             tuple(sorted(actor.attributes.items())),
             today,
         )
-        now = time.monotonic()
-        with self._lock:
-            found = self._cache.get(key)
-            if found is not None and found[0] > now:
-                self._cache.move_to_end(key)
-                return found[2]
+        found = self._cache.get(key)
+        if not isinstance(found, Missing):
+            return found
+        started = time.monotonic()
         tables, result = self._load(spec, actor, today)
-        with self._lock:
-            self._cache[key] = (now + self.seconds, tables, result)
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
+        self._cache.put(key, tables, result, read_at=started)
         return result
 
     def find(self, spec: ParameterSpec, actor: Actor, text: str) -> tuple[Any, str] | None:
@@ -143,7 +129,3 @@ class ReportChoices:
             return tables, None
         options = [(r["__key"], format_row_label(table, {a: r[a] for a in shown})) for r in rows]
         return tables, [(k, label or str(k)) for k, label in options]
-
-
-def _reads(tables: frozenset[str], table: str) -> bool:
-    return EVERY_TABLE in tables or table.lower() in tables

@@ -49,7 +49,14 @@ def open_reports(
     problems = find_report_problems(config, catalog, policy)
     if problems:
         raise cross_check_error(Path(config_path), problems)
-    choices = ReportChoices(engine, catalog, policy, config.app.select_limit)
+    choices = ReportChoices(
+        engine,
+        catalog,
+        policy,
+        config.app.select_limit,
+        size=config.cache.max_entries,
+        seconds=config.cache.ttl_seconds,
+    )
     return ReportService(engine, catalog, policy, config, choices)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datadesk.models.table_cache import TableCache
+from datadesk.models.table_cache import EVERY_TABLE, Missing, TableCache
 
 
 def test_entries_are_bounded_least_recently_used_first() -> None:
@@ -26,3 +26,16 @@ def test_writes_drop_one_tables_entries_and_zero_ttl_caches_nothing() -> None:
     off: TableCache[str] = TableCache(ttl_seconds=0)
     off.get_or_compute("t", "k", lambda: "a")
     assert off.get_or_compute("t", "k", lambda: "b") == "b" and len(off) == 0
+
+
+def test_an_entry_read_from_several_tables_goes_with_a_write_to_any() -> None:
+    cache: TableCache[list[str]] = TableCache(ttl_seconds=3600)
+    cache.put("sites-of-dept-3", ["sites", "Departments"], ["North"])
+    cache.put("everything", [EVERY_TABLE], ["*"])
+    cache.put("vaccines", ["vaccines"], ["HEPB"])
+    assert cache.get("sites-of-dept-3") == ["North"]
+    cache.invalidate("DEPARTMENTS")
+    assert isinstance(cache.get("sites-of-dept-3"), Missing)
+    assert isinstance(cache.get("everything"), Missing)  # a write anywhere drops it
+    assert cache.get("vaccines") == ["HEPB"]
+    assert isinstance(cache.get("never stored"), Missing)

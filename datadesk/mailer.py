@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from datadesk.config.base import is_email_address
 from datadesk.config.mail import MailConfig
 from datadesk.errors import DatadeskError, InvalidInput
 
@@ -114,14 +115,7 @@ class Mailer:
 def check_address(address: str) -> str:
     """An e-mail address, trimmed; InvalidInput when it is obviously not one."""
     text = address.strip()
-    local, at, domain = text.rpartition("@")
-    if (
-        not at
-        or not local
-        or not domain
-        or any(c in text for c in " \t\r\n,;<>")
-        or len(text) > 254
-    ):
+    if not is_email_address(text):
         raise InvalidInput(f"'{text[:60]}' is not an e-mail address")
     return text
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -9,3 +11,20 @@ class StrictModel(BaseModel):
     """Base for every config section: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def check_networks(value: tuple[str, ...]) -> tuple[str, ...]:
+    """A validator's check of IP addresses or networks (``10.0.0.0/8``)."""
+    for entry in value:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            raise ValueError(f"'{entry}' is not an IP address or network") from None
+    return value
+
+
+def is_email_address(text: str) -> bool:
+    """Whether trimmed ``text`` looks like one e-mail address (name@domain, no list, no spaces)."""
+    local, at, domain = text.rpartition("@")
+    malformed = any(c in text for c in " \t\r\n,;<>") or len(text) > 254
+    return bool(at and local and domain) and not malformed

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from pydantic import Field, field_validator
 
-from datadesk.config.base import StrictModel
+from datadesk.config.base import StrictModel, check_networks, is_email_address
 
 LOOPBACK = ("127.0.0.1/32", "::1/128")
 
@@ -28,18 +26,12 @@ class MonitoringConfig(StrictModel):
     @field_validator("metrics_networks")
     @classmethod
     def _valid_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for entry in value:
-            try:
-                ipaddress.ip_network(entry.strip(), strict=False)
-            except ValueError:
-                raise ValueError(f"'{entry}' is not an IP address or network") from None
-        return value
+        return check_networks(value)
 
     @field_validator("error_mail_to")
     @classmethod
     def _valid_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for entry in value:
-            local, at, domain = entry.strip().rpartition("@")
-            if not at or not local or not domain or any(c in entry for c in " ,;<>"):
+            if not is_email_address(entry.strip()):
                 raise ValueError(f"'{entry}' is not an e-mail address")
         return tuple(entry.strip() for entry in value)

@@ -9,14 +9,13 @@ comment and ``docs/configuration.md`` expands on it.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from datadesk.config.base import StrictModel
+from datadesk.config.base import StrictModel, check_networks
 from datadesk.config.cache import CacheConfig
 from datadesk.config.exports import ExportsConfig
 from datadesk.config.mail import MailConfig
@@ -245,16 +244,7 @@ class AuthConfig(StrictModel):
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _check_networks(value)
-
-
-def _check_networks(value: tuple[str, ...]) -> tuple[str, ...]:
-    for entry in value:
-        try:
-            ipaddress.ip_network(entry.strip(), strict=False)
-        except ValueError:
-            raise ValueError(f"'{entry}' is not an IP address or network") from None
-    return value
+        return check_networks(value)
 
 
 class AppTablesConfig(StrictModel):

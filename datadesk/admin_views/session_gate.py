@@ -287,13 +287,14 @@ async def _multipart_token(headers: Headers, receive: Receive, limit: int) -> tu
             more = False
             break
     token = b"".join(state["value"]).decode("ascii", "replace") if state["done"] else ""
-    return token, _prefix_replay(b"".join(read), more, receive)
+    return token, _replay(b"".join(read), receive, more=more)
 
 
-def _prefix_replay(
-    prefix: bytes, more: bool, original: Receive
+def _replay(
+    prefix: bytes, original: Receive, *, more: bool = False
 ) -> Callable[[], Awaitable[Message]]:
-    """A receive channel that hands over the part of the body read already, then the rest."""
+    """A receive channel that hands over the body read already (all of it, or with ``more``
+    its first part), then the client's own channel (the rest, and a later disconnect)."""
     sent = False
 
     async def receive() -> Message:
@@ -302,20 +303,5 @@ def _prefix_replay(
             return await original()
         sent = True
         return {"type": "http.request", "body": prefix, "more_body": more}
-
-    return receive
-
-
-def _replay(body: bytes, original: Receive) -> Callable[[], Awaitable[Message]]:
-    """A receive channel that hands over an already-read body, then the client's own channel
-    (so a later disconnect is still noticed)."""
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return await original()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
 
     return receive

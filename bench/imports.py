@@ -54,6 +54,7 @@ from bench.import_setup import (
     BenchError,
     PgServer,
     child_env,
+    compile_bytecode,
     prepare_database,
     run_child,
     run_process,
@@ -406,6 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes: list[SizeResults] = []
     profile_lines: list[str] = []
     try:
+        compile_bytecode()
         url = server.create() if server else f"sqlite:///{work_dir / 'bench.sqlite3'}"
         db = prepare_database(url, work_dir, args.immunizations, server)
         for rows in [args.rows] + ([args.memory_rows] if args.memory_rows else []):

@@ -134,7 +134,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
     from datadesk.app import create_app, open_runtime
-    from datadesk.models.migrations import require_current_schema
+    from datadesk.models.schema_version import require_current_schema
     from datadesk.server import ServeOptions, serve_single, serve_workers
 
     options = ServeOptions(
@@ -223,7 +223,7 @@ def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     """Print the revision of datadesk's own tables and whether it is this version's."""
     from datadesk.config.loader import load_config
     from datadesk.models.engine import check_connection, create_db_engine
-    from datadesk.models.migrations import current_revision, head_revision
+    from datadesk.models.schema_version import current_revision, head_revision
 
     config = load_config(settings.config_path)
     engine = create_db_engine(settings.database_url)

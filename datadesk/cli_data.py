@@ -68,7 +68,7 @@ def acting_user(runtime: Runtime, username: str | None) -> Actor:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Run an import profile over a file: preview or commit, with a summary and exit code."""
-    from datadesk.models.migrations import require_current_schema
+    from datadesk.models.schema_version import require_current_schema
     from datadesk.runtime import open_runtime
 
     path = Path(args.file)

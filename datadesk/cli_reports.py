@@ -72,7 +72,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from datadesk.exports.reports_params import ParameterProblems
     from datadesk.exports.reports_service import XLSX_TYPE
     from datadesk.mailer import Attachment, check_address
-    from datadesk.models.migrations import require_current_schema
+    from datadesk.models.schema_version import require_current_schema
     from datadesk.runtime import open_runtime
 
     target = Path(args.output)

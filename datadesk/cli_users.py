@@ -216,7 +216,7 @@ def _user_store(settings: Settings) -> Iterator[UserStore]:
     from datadesk.models.app_tables import app_tables
     from datadesk.models.audit import AuditLog
     from datadesk.models.engine import check_connection, create_db_engine
-    from datadesk.models.migrations import require_current_schema
+    from datadesk.models.schema_version import require_current_schema
 
     config = load_config(settings.config_path)
     engine = create_db_engine(settings.database_url)

@@ -61,7 +61,7 @@ def worker_app() -> Starlette:
     """The app one worker process serves: settings from the environment (the supervisor's
     environment, inherited), the database schema checked before the first request."""
     from datadesk.app import create_app
-    from datadesk.models.migrations import require_current_schema
+    from datadesk.models.schema_version import require_current_schema
     from datadesk.runtime import open_runtime
 
     runtime = open_runtime(Settings.from_environ())

@@ -16,7 +16,7 @@ from datadesk.auth.users import UserStore
 from datadesk.config.schema import AuthConfig
 from datadesk.models.app_tables import app_tables
 from datadesk.models.engine import create_db_engine
-from datadesk.models.migrations import head_revision
+from datadesk.models.schema_version import head_revision
 from tests.test_cli import DATADESK, assert_one_line_error
 
 CONFIG = """\

@@ -8,9 +8,14 @@ from pydantic import BaseModel, ConfigDict
 
 
 class StrictModel(BaseModel):
-    """Base for every config section: unknown keys are errors, values are immutable."""
+    """Base for every config section: unknown keys are errors, values are immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    The attribute docstrings document each option in the source; only the sections that
+    ``datadesk scaffold`` writes out with comments (``use_attribute_docstrings``) have pydantic
+    read them, since reading them costs every command's start-up about 2 ms per section.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def check_networks(value: tuple[str, ...]) -> tuple[str, ...]:

@@ -40,11 +40,15 @@ class DatabaseConfig(StrictModel):
     pool_size: int = Field(default=5, ge=1, le=100)
     """Database connections each worker process keeps open."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
+    )
 
 
 class AppConfig(StrictModel):
     """Application-wide presentation and behaviour."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     title: str = "datadesk"
     """Application name shown in the browser title and the page header."""

@@ -7,7 +7,8 @@ problem, rolls it back, so the database is either changed by every row or by non
 Rows stream through in batches of ``BATCH_ROWS``: each batch looks up its foreign keys and its
 existing rows in a few queries, and is written with executemany inside a savepoint; when the
 database refuses a batch, its rows are written one by one (each in its own savepoint) to tell
-which rows it refuses and why.
+which rows it refuses and why. On SQLite the savepoints' journal is kept in memory for the
+run (``savepoint_journal_in_memory``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from datadesk.importers.transforms import ValueProblem, make_converter
 from datadesk.importers.writes import RowWriter
 from datadesk.models.audit import AuditContext, AuditLog
 from datadesk.models.catalog import Catalog, TableInfo
+from datadesk.models.engine import savepoint_journal_in_memory
 from datadesk.models.records import describe_db_error
 
 MAX_PROBLEMS = 100_000  # problems kept for the error workbook; the rest are only counted
@@ -95,7 +97,7 @@ class ImportRun:
             report.message = _missing_message(self.table, self.profile, match.missing, sheet)
             report.notices = list(sheet.notices)
             return report
-        with self.engine.connect() as conn:
+        with self.engine.connect() as conn, savepoint_journal_in_memory(conn):
             transaction = conn.begin()
             try:
                 targets = self._targets(conn, match.found, sheet)

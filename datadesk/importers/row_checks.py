@@ -91,6 +91,7 @@ class RowChecks:
             for c in table.columns.values()
             if not c.nullable and not c.is_generated and not _has_default(self.t.c[c.db_name])
         ]
+        self._existing_stmt: sa.Select[Any] | None = None
         # The row filter is checked only when the actor has one for imports.
         self.scoped = access.where_for("import") is not None
         self.scope_connection = conn if access.needs_database else None
@@ -265,18 +266,24 @@ class RowChecks:
 
     def _existing(self, keys: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], dict[str, Any]]:
         """The current rows for these keys, by key, locked for this transaction."""
-        columns = [self.t.c[c.db_name] for c in self.table.columns.values()]
-        key_columns = [self.t.c[self.table.columns[n].db_name] for n in self.key_names]
-        if len(key_columns) == 1:
-            condition = key_columns[0].in_([k[0] for k in keys])
-        else:
-            condition = sa.tuple_(*key_columns).in_(list(keys))
-        stmt = sa.select(*columns).where(condition)
-        if self.conn.dialect.name != "sqlite":
-            stmt = stmt.with_for_update()
+        if self._existing_stmt is None:
+            columns = [self.t.c[c.db_name] for c in self.table.columns.values()]
+            key_columns = [self.t.c[self.table.columns[n].db_name] for n in self.key_names]
+            # One statement for the run; the batch's keys (at most BATCH_ROWS, within Oracle's
+            # 1000 items in IN) are expanded into it at each execution.
+            wanted: sa.BindParameter[Any] = sa.bindparam("keys", expanding=True)
+            if len(key_columns) == 1:
+                condition = key_columns[0].in_(wanted)
+            else:
+                condition = sa.tuple_(*key_columns).in_(wanted)
+            stmt = sa.select(*columns).where(condition)
+            if self.conn.dialect.name != "sqlite":
+                stmt = stmt.with_for_update()
+            self._existing_stmt = stmt
+        wanted_keys = [k[0] for k in keys] if len(self.key_names) == 1 else list(keys)
         names = list(self.table.columns)
         found: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for record in self.conn.execute(stmt):
+        for record in self.conn.execute(self._existing_stmt, {"keys": wanted_keys}):
             values = dict(zip(names, record, strict=True))
             found[_match_key(tuple(values[n] for n in self.key_names))] = values
         return found

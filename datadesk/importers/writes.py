@@ -6,7 +6,7 @@ own savepoint) to tell which rows it refuses and why; the others stay written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -53,6 +53,9 @@ class RowWriter:
             if self.t.c[self.table.columns[n].db_name].server_default is not None
         ]
         self.generated_key = any(n not in self.mapped for n in self.primary_key)
+        # A row's values as a tuple in mapped order, and its primary key (C-level getters).
+        self._mapped_of = _tuple_getter(self.mapped)
+        self._key_of = _tuple_getter(self.primary_key)
         self._bulk: dict[tuple[str, ...], BulkInsert] = {}
         self._update_stmt: Any = None
 
@@ -104,9 +107,6 @@ class RowWriter:
                 self._sample(row, "update", key, row.before, after_row)
             self.audit_log.record_many(self.conn, self.audit, self.table, audit_rows)
 
-    def _mapped_of(self, values: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(values[n] for n in self.mapped)
-
     def _insert(
         self, values: list[dict[str, Any]], after: list[tuple[Any, ...]]
     ) -> list[Sequence[Any]]:
@@ -135,9 +135,6 @@ class RowWriter:
             for position, key in zip(positions, found, strict=True):
                 keys[position] = key
         return keys
-
-    def _key_of(self, values: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(values.get(n) for n in self.primary_key)
 
     def _insert_group(
         self, rows: list[tuple[Any, ...]], names: list[str]
@@ -199,6 +196,16 @@ class RowWriter:
             if before is None or not same_value(before.get(n), after.get(n))
         }
         self.report.samples.append(RowChange(row.source.number, action, key_text(key), changes))
+
+
+def _tuple_getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """A function giving the values of ``names`` of a row dict as a tuple."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda values: (values[name],)
+    if not names:
+        return lambda values: ()
+    return itemgetter(*names)
 
 
 def _db_message(exc: sa_exc.DBAPIError, table: TableInfo) -> str:

@@ -95,6 +95,13 @@ class AuditLog:
 
     def __init__(self, tables: AppTables) -> None:
         self.table = tables.audit
+        self._bulk: dict[sa.Dialect, BulkInsert] = {}  # the bulk insert prepared per dialect
+
+    def _bulk_insert(self, dialect: sa.Dialect) -> BulkInsert:
+        bulk = self._bulk.get(dialect)
+        if bulk is None:
+            bulk = self._bulk[dialect] = BulkInsert(self.table, _ENTRY_COLUMNS, dialect)
+        return bulk
 
     def record(
         self,
@@ -184,7 +191,7 @@ class AuditLog:
             for (key, _values), text in zip(created, changes, strict=True)
             if text is not None
         ]
-        BulkInsert(self.table, _ENTRY_COLUMNS, conn.dialect).write(conn, entries)
+        self._bulk_insert(conn.dialect).write(conn, entries)
         return len(entries)
 
 

@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic.runtime.migration import MigrationContext
 
 import datadesk
 from datadesk.errors import BackupFailed, InvalidInput
 from datadesk.models.app_tables import AppTables
 from datadesk.models.engine import describe_url, parse_database_url
+from datadesk.models.schema_version import stored_revision
 
 EXPORT_FORMAT = 1
 TABLE_FILES = (
@@ -163,8 +163,7 @@ def _jsonable(value: Any) -> Any:
 
 def _revision(conn: sa.Connection, tables: AppTables) -> str | None:
     """The migration revision of the app tables, read in the same snapshot."""
-    options = {"version_table": tables.version_table, "version_table_schema": tables.schema}
-    return MigrationContext.configure(conn, opts=options).get_current_revision()
+    return stored_revision(conn, tables.version_table, tables.schema)
 
 
 @contextmanager

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +169,31 @@ def _begin_sqlite_transaction(connection: sa.Connection) -> None:
     """
     immediate = connection.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def savepoint_journal_in_memory(conn: sa.Connection) -> Iterator[None]:
+    """On SQLite, keep the connection's savepoint journals in memory for the block (call it
+    before the block's transaction begins; elsewhere it does nothing).
+
+    Inside a savepoint SQLite first copies every page a statement changes into a temporary
+    sub-journal, so that ROLLBACK TO can restore it. An import writes each batch in a
+    savepoint: on disk that journal tripled the writes of a large import (about 190,000
+    extra writes per 100,000 rows). In memory it holds one batch's pages at most, released
+    with the savepoint. Other connections keep SQLite's temporary files on disk, so a large
+    sort is not held in memory.
+    """
+    raw = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+    if not isinstance(raw, sqlite3.Connection) or raw.in_transaction:
+        yield
+        return
+    previous = raw.execute("PRAGMA temp_store").fetchone()[0]
+    raw.execute("PRAGMA temp_store=MEMORY")
+    try:
+        yield
+    finally:
+        if not raw.in_transaction:  # SQLite refuses the change inside a transaction
+            raw.execute(f"PRAGMA temp_store={int(previous)}")
 
 
 def _first_line(error: BaseException) -> str:

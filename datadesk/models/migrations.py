@@ -2,7 +2,8 @@
 
 The placement of the tables (``app_tables.schema`` and ``app_tables.prefix``) travels to the
 migration scripts in the Alembic config's ``attributes``; the version table is
-``{prefix}alembic_version`` in the same schema.
+``{prefix}alembic_version`` in the same schema. Which revision a database is at, and which one
+this version needs, is answered without Alembic by ``datadesk.models.schema_version``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from datadesk.config.schema import AppTablesConfig
-from datadesk.errors import InvalidInput, SchemaError
+from datadesk.errors import InvalidInput
 from datadesk.models.app_tables import (
     DEFAULT_PREFIX,
     AppTables,
@@ -25,12 +25,11 @@ from datadesk.models.app_tables import (
     version_table_name,
 )
 from datadesk.models.engine import check_connection, create_db_engine
+from datadesk.models.schema_version import current_revision
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent.parent / "alembic"
 VERSION_TABLE = version_table_name(DEFAULT_PREFIX)
 APP_TABLES_ATTRIBUTE = "app_tables"  # key of the AppTablesConfig in the Alembic attributes
-
-RUN_UPGRADE_HINT = "run `datadesk db upgrade`"
 
 
 def placed_app_tables() -> AppTables:
@@ -107,21 +106,6 @@ def ensure_version_table(conn: sa.Connection, placement: AppTablesConfig) -> Non
     table.create(conn)
 
 
-def current_revision(
-    engine: sa.Engine, app_tables_config: AppTablesConfig | None = None
-) -> str | None:
-    """The revision the database is at, or None before the first upgrade."""
-    placement = app_tables_config or AppTablesConfig()
-    with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts=migration_options(placement))
-        return context.get_current_revision()
-
-
-def head_revision() -> str | None:
-    """The newest revision shipped with this version of datadesk."""
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
-
-
 def known_revision(revision: str) -> str:
     """``revision`` when this version ships it (or it is ``base``); InvalidInput otherwise."""
     if revision == "base":
@@ -131,16 +115,3 @@ def known_revision(revision: str) -> str:
     if revision not in known:
         raise InvalidInput(f"no migration {revision!r}; known: base, {', '.join(sorted(known))}")
     return revision
-
-
-def is_schema_current(engine: sa.Engine, app_tables_config: AppTablesConfig | None = None) -> bool:
-    """Whether datadesk's own tables are at the newest revision (for readiness checks)."""
-    return current_revision(engine, app_tables_config) == head_revision()
-
-
-def require_current_schema(
-    engine: sa.Engine, app_tables_config: AppTablesConfig | None = None
-) -> None:
-    """SchemaError with a one-line hint when datadesk's own tables are missing or outdated."""
-    if not is_schema_current(engine, app_tables_config):
-        raise SchemaError(f"datadesk's own tables are missing or out of date: {RUN_UPGRADE_HINT}")

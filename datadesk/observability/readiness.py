@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from datadesk.config.schema import Config
 from datadesk.models.catalog import Catalog
 from datadesk.models.engine import check_connection
-from datadesk.models.migrations import RUN_UPGRADE_HINT, current_revision, head_revision
 from datadesk.models.schema_drift import find_schema_drift
+from datadesk.models.schema_version import RUN_UPGRADE_HINT, current_revision, head_revision
 from datadesk.observability.error_reports import is_database_unavailable, one_line
 
 logger = logging.getLogger("datadesk.readiness")

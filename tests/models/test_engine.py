@@ -14,6 +14,7 @@ from datadesk.models.engine import (
     check_connection,
     create_db_engine,
     describe_url,
+    savepoint_journal_in_memory,
 )
 
 
@@ -155,4 +156,33 @@ def test_sqlite_read_then_write_waits_for_the_lock_instead_of_failing(tmp_path: 
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT v FROM t").scalar() == "second"
     assert results == ["first", "second"]
+    engine.dispose()
+
+
+def test_savepoint_journal_in_memory_for_the_block_only(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'journal.sqlite3'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    with engine.connect() as conn:
+        before = conn.exec_driver_sql("PRAGMA temp_store").scalar()
+        conn.rollback()
+        with savepoint_journal_in_memory(conn), conn.begin():
+            assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+            conn.exec_driver_sql("INSERT INTO t VALUES (1, 'kept')")
+            try:
+                with conn.begin_nested():
+                    conn.exec_driver_sql("INSERT INTO t VALUES (2, 'undone')")
+                    conn.exec_driver_sql("UPDATE t SET v = 'changed' WHERE id = 1")
+                    conn.exec_driver_sql("INSERT INTO t VALUES (1, 'duplicate')")
+            except sa.exc.IntegrityError:
+                pass
+        assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == before
+        assert conn.exec_driver_sql("SELECT id, v FROM t").all() == [(1, "kept")]
+    engine.dispose()
+
+
+def test_savepoint_journal_in_memory_is_usable_on_every_backend(fresh_db_url: str) -> None:
+    engine = create_db_engine(fresh_db_url)
+    with engine.connect() as conn, savepoint_journal_in_memory(conn), conn.begin():
+        assert conn.execute(sa.select(sa.literal(1))).scalar() == 1
     engine.dispose()

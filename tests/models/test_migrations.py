@@ -11,15 +11,14 @@ from datadesk.config.schema import AppTablesConfig, Config, DatabaseConfig
 from datadesk.errors import ConfigError, SchemaError
 from datadesk.models.app_tables import MAX_NAME_LENGTH, app_tables
 from datadesk.models.builder import build_catalog, is_selected
-from datadesk.models.migrations import (
+from datadesk.models.migrations import downgrade_database, upgrade_database
+from datadesk.models.reflection import reflect_catalog, reflect_metadata
+from datadesk.models.schema_version import (
     current_revision,
-    downgrade_database,
     head_revision,
     is_schema_current,
     require_current_schema,
-    upgrade_database,
 )
-from datadesk.models.reflection import reflect_catalog, reflect_metadata
 from tests.conftest import backend_name
 from tests.models.conftest import auto_key, run_ddl
 
@@ -51,6 +50,26 @@ def test_upgrade_creates_the_tables_and_is_idempotent(fresh_db_url: str, engine:
     require_current_schema(engine)
     assert upgrade_database(fresh_db_url) == "0005"
     assert table_names(engine) == APP_TABLES | {"datadesk_alembic_version"}
+
+
+def test_head_revision_is_the_one_alembic_finds() -> None:
+    from alembic.script import ScriptDirectory
+
+    from datadesk.models.migrations import _alembic_config
+
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    assert head_revision() == scripts.get_current_head()
+
+
+def test_a_version_table_with_several_revisions_is_reported(
+    fresh_db_url: str, engine: sa.Engine
+) -> None:
+    upgrade_database(fresh_db_url)
+    version = sa.table("datadesk_alembic_version", sa.column("version_num"))
+    with engine.begin() as conn:
+        conn.execute(version.insert().values(version_num="0003"))
+    with pytest.raises(SchemaError, match="several revisions"):
+        current_revision(engine)
 
 
 def test_downgrade_drops_the_tables_and_upgrade_restores_them(
